@@ -1,0 +1,231 @@
+//! One Storm task: the handshake, the reader thread, and the plugin loop.
+//!
+//! ```text
+//!   stdin ──► reader thread ──► events ──► main thread: plugin calls ──┐
+//!                 │  heartbeat → sync          (batches of tuples)     │
+//!                 │  task ids ──► the emit waiting for them            │
+//!                 └────────────────► Output (one lock) ◄───────────────┘──► stdout
+//! ```
+//! The plugin never runs on the thread that reads Storm, so heartbeats are
+//! answered at once whatever the plugin does; CPU deadlines bound the plugin.
+
+mod bolt;
+mod spout;
+
+use std::io;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use storm_multilang::{BoltTuple, Handshake, Incoming, MessageReader, Outgoing, ReadError, Serializer, SpoutCommand};
+use wasmtime::Engine;
+
+use crate::bindings::Context;
+use crate::cli::{RunArgs, SerializerArg};
+use crate::engine::{self, Plugin, World};
+use crate::output::Output;
+use crate::state::{HostState, TaskIo};
+use crate::{logging, EXIT_FAILURE, EXIT_PLUGIN, EXIT_PROTOCOL};
+
+/// Bolt or spout.
+pub use crate::engine::World as Kind;
+
+/// What the reader thread hands the plugin thread.
+pub(crate) enum Event {
+    Tuple(BoltTuple),
+    Spout(SpoutCommand),
+    /// Storm closed stdin between messages: finish and exit 0.
+    Closed,
+    /// Storm broke the protocol: finish the batch in hand, then exit.
+    Fatal(String),
+}
+
+/// Settings of the plugin loop, from the command line.
+pub(crate) struct Limits {
+    pub max_batch: usize,
+    pub max_batch_bytes: usize,
+    pub deadline: Duration,
+    pub start_deadline: Duration,
+    pub max_memory: usize,
+}
+
+/// What a task needs to (re)create plugin instances.
+pub(crate) struct Task {
+    pub engine: Engine,
+    pub plugin: Plugin,
+    pub conf: Vec<u8>,
+    pub context: Context,
+    pub limits: Limits,
+}
+
+impl Task {
+    fn new_state(&self, io: TaskIo) -> HostState {
+        HostState::new(io, self.limits.max_memory)
+    }
+}
+
+/// Runs `storm-wasm bolt|spout`.
+pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
+    logging::init(&args.log);
+    let engine = match engine::new_engine() {
+        Ok(e) => e,
+        Err(e) => return fail(EXIT_FAILURE, &format!("{e:#}")),
+    };
+    // Compile before the handshake: Storm is still starting up meanwhile.
+    let plugin = match engine::load(&engine, &args.plugin, kind, &args.cache) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_PLUGIN, &format!("{e:#}")),
+    };
+    engine::start_epoch_ticker(&engine);
+
+    let mut reader = match args.serializer {
+        SerializerArg::Json => MessageReader::new(io::stdin(), Serializer::Json),
+        SerializerArg::Msgpack => MessageReader::new(io::stdin(), Serializer::MessagePack),
+        SerializerArg::Auto => MessageReader::detecting(io::stdin()),
+    };
+    let handshake = match reader.next_message() {
+        Ok(Incoming::Handshake(h)) => h,
+        Ok(other) => return fail(EXIT_PROTOCOL, &format!("expected Storm's handshake first, got {}", describe(&other))),
+        Err(ReadError::Closed) => return fail(EXIT_PROTOCOL, "Storm closed stdin before the handshake"),
+        Err(e) => return fail(EXIT_PROTOCOL, &format!("{e} (is --serializer {:?} what the topology uses?)", args.serializer)),
+    };
+    let serializer = reader.serializer().expect("known once a message was read");
+    let output = Arc::new(Output::new(io::stdout(), serializer));
+    write_pid_file(&handshake);
+    if let Err(e) = output.send_now(&Outgoing::Pid(std::process::id())) {
+        return fail(EXIT_FAILURE, &format!("cannot answer the handshake: {e}"));
+    }
+    tracing::info!(
+        plugin = %plugin.name, hash = %plugin.hash, task = handshake.task_id, component = %handshake.component_id, ?serializer,
+        "{} started", match kind { World::Bolt => "bolt", World::Spout => "spout" }
+    );
+
+    let (events_tx, events) = mpsc::channel();
+    let (task_ids_tx, task_ids) = mpsc::channel();
+    let reader_output = output.clone();
+    std::thread::Builder::new()
+        .name("storm-reader".into())
+        .spawn(move || read_storm(reader, kind, reader_output, events_tx, task_ids_tx))
+        .expect("cannot start the reader thread");
+
+    let task = Task {
+        engine,
+        context: Context { task_id: handshake.task_id, component_id: handshake.component_id.clone(), raw: handshake.context },
+        conf: handshake.conf,
+        plugin,
+        limits: Limits {
+            max_batch: args.max_batch as usize,
+            max_batch_bytes: args.max_batch_bytes,
+            deadline: Duration::from_millis(args.deadline_ms),
+            start_deadline: Duration::from_millis(args.start_deadline_ms),
+            max_memory: (args.max_memory_mib as usize).saturating_mul(1 << 20),
+        },
+    };
+    let io = TaskIo::new(output.clone(), task.plugin.name.clone(), task_ids);
+    let code = match kind {
+        World::Bolt => bolt::run(&task, io, events),
+        World::Spout => spout::run(&task, io, events),
+    };
+    let _ = output.flush();
+    code
+}
+
+/// Reads Storm until it closes stdin or breaks the protocol.
+fn read_storm(
+    mut reader: MessageReader<io::Stdin>,
+    kind: Kind,
+    output: Arc<Output>,
+    events: Sender<Event>,
+    task_ids: Sender<Vec<i32>>,
+) {
+    loop {
+        let event = match (kind, reader.next_message()) {
+            (World::Bolt, Ok(Incoming::Tuple(t))) if t.is_heartbeat() => {
+                // Answered here, never acked: its id is not in Storm's pending map.
+                if let Err(e) = output.send_now(&Outgoing::Sync) {
+                    Event::Fatal(format!("cannot answer a heartbeat: {e}"))
+                } else {
+                    continue;
+                }
+            }
+            (World::Bolt, Ok(Incoming::Tuple(t))) => Event::Tuple(t),
+            (World::Spout, Ok(Incoming::Spout(c))) => Event::Spout(c),
+            (_, Ok(Incoming::TaskIds(ids))) => {
+                let _ = task_ids.send(ids);
+                continue;
+            }
+            (World::Bolt, Ok(msg)) => Event::Fatal(format!("Storm sent {} to a bolt (is this component a spout? then run `storm-wasm spout`)", describe(&msg))),
+            (World::Spout, Ok(msg)) => Event::Fatal(format!("Storm sent {} to a spout (is this component a bolt? then run `storm-wasm bolt`)", describe(&msg))),
+            (_, Err(ReadError::Closed)) => Event::Closed,
+            (_, Err(e)) => Event::Fatal(e.to_string()),
+        };
+        let last = !matches!(event, Event::Tuple(_) | Event::Spout(_));
+        if events.send(event).is_err() || last {
+            return;
+        }
+    }
+}
+
+fn describe(msg: &Incoming) -> String {
+    match msg {
+        Incoming::Handshake(_) => "a second handshake".into(),
+        Incoming::Tuple(t) => format!("a tuple (stream {}, id {})", t.stream, t.id),
+        Incoming::TaskIds(ids) => format!("a task-id list {ids:?}"),
+        Incoming::Spout(c) => format!("the spout command {c:?}"),
+    }
+}
+
+/// Storm's supervisor kills the pids named by the files in `pidDir` when the
+/// worker goes away; without the file this process could outlive it.
+fn write_pid_file(handshake: &Handshake) {
+    let path = Path::new(&handshake.pid_dir).join(std::process::id().to_string());
+    if let Err(e) = std::fs::File::create(&path) {
+        tracing::warn!("cannot create the pid file {}: {e} (Storm will not be able to kill this process when the worker dies)", path.display());
+    }
+}
+
+/// Reports a fatal error on stderr (Storm appends stderr to the error it
+/// shows) and returns `code`.
+fn fail(code: u8, message: &str) -> ExitCode {
+    tracing::error!("{message}");
+    eprintln!("storm-wasm: {message}");
+    let _ = io::Write::flush(&mut io::stderr());
+    ExitCode::from(code)
+}
+
+/// Formats a trap or host error with the plugin's last stderr lines (a Rust
+/// panic message lands there) and says what it was.
+pub(crate) fn trap_cause(err: &wasmtime::Error, stderr: &[String], deadline: Duration) -> String {
+    let mut cause = match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => format!("exceeded its CPU deadline of {} ms", deadline.as_millis()),
+        Some(trap) => format!("trapped: {trap}"),
+        None => format!("failed: {err}"),
+    };
+    let panic: Vec<&String> = stderr.iter().rev().take(3).collect();
+    if !panic.is_empty() {
+        cause.push_str(" | stderr: ");
+        cause.push_str(&panic.into_iter().rev().map(String::as_str).collect::<Vec<_>>().join(" / "));
+    }
+    if let Some(bt) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
+        cause.push_str(&format!("\nwasm backtrace:\n{bt}"));
+    }
+    cause
+}
+
+/// Reports a fatal protocol problem to Storm and stderr.
+pub(crate) fn fatal_protocol(output: &Output, message: &str) -> ExitCode {
+    let _ = output.send_now(&Outgoing::Error(&format!("storm-wasm: {message}")));
+    fail(EXIT_PROTOCOL, message)
+}
+
+/// A plugin that cannot start: say why and stop.
+pub(crate) fn fatal_plugin(output: &Output, message: &str) -> ExitCode {
+    let _ = output.send_now(&Outgoing::Error(&format!("storm-wasm: {message}")));
+    fail(EXIT_PLUGIN, message)
+}
+
+pub(crate) fn recv(events: &Receiver<Event>) -> Event {
+    events.recv().unwrap_or(Event::Closed)
+}
