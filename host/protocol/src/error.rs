@@ -29,7 +29,9 @@ pub enum ReadError {
     #[error("Storm closed the connection in the middle of a message ({0} bytes of it were read)")]
     Truncated(usize),
     /// A message grew past the size limit without ending.
-    #[error("a message from Storm is larger than {0} bytes (is the serializer right? JSON messages end with a line `end`)")]
+    #[error(
+        "a message from Storm is larger than {0} bytes (is the serializer right? JSON messages end with a line `end`)"
+    )]
     TooLarge(usize),
     /// The bytes were not a message.
     #[error(transparent)]

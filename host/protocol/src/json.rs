@@ -100,6 +100,9 @@ fn strict(text: &str) -> Result<Incoming, Strict> {
 /// json-smart's permissive grammar, through JSON5 and then MessagePack.
 fn permissive(text: &str) -> Result<Incoming, DecodeError> {
     let value: rmpv::Value = json5::from_str(text).map_err(|e| json_error(&e.to_string(), text.as_bytes()))?;
+    if !matches!(value, rmpv::Value::Map(_) | rmpv::Value::Array(_)) {
+        return Err(DecodeError::Unexpected(format!("expected a JSON object or array, got `{value}`")));
+    }
     let mut bytes = Vec::new();
     rmpv::encode::write_value(&mut bytes, &value).expect("writing to a Vec cannot fail");
     msgpack::decode(&bytes)
@@ -193,7 +196,11 @@ fn encode_emit(e: &Emit<'_>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     if let Some(task) = e.direct_task {
         write!(out, ",\"task\":{task}").expect("writing to a Vec cannot fail");
     }
-    out.extend_from_slice(if e.need_task_ids { b",\"need_task_ids\":true,\"tuple\":" } else { b",\"need_task_ids\":false,\"tuple\":" });
+    out.extend_from_slice(if e.need_task_ids {
+        b",\"need_task_ids\":true,\"tuple\":"
+    } else {
+        b",\"need_task_ids\":false,\"tuple\":"
+    });
     transcode_to_json(e.values, out)?;
     out.push(b'}');
     Ok(())

@@ -24,8 +24,9 @@ mod message;
 pub mod msgpack;
 mod reader;
 mod serializer;
+pub mod storm_side;
 
 pub use error::{DecodeError, ReadError};
 pub use message::{BoltTuple, Emit, Handshake, Incoming, LogLevel, Outgoing, SpoutCommand};
-pub use reader::{MessageReader, DEFAULT_MAX_MESSAGE_BYTES};
+pub use reader::{FrameReader, MessageReader, DEFAULT_MAX_MESSAGE_BYTES};
 pub use serializer::{EncodeError, Serializer};

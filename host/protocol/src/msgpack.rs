@@ -105,7 +105,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The raw bytes of the next value, skipped.
-    fn raw_value(&mut self) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn raw_value(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = value_len(&self.buf[self.pos..]).map_err(|e| match e {
             Short::Incomplete => invalid("message ends early"),
             Short::Invalid(why) => invalid(&why),
@@ -113,7 +113,7 @@ impl<'a> Cursor<'a> {
         self.take(len)
     }
 
-    fn map_len(&mut self) -> Result<Option<usize>, DecodeError> {
+    pub(crate) fn map_len(&mut self) -> Result<Option<usize>, DecodeError> {
         let m = self.peek()?;
         Ok(Some(match m {
             0x80..=0x8f => {
@@ -132,7 +132,7 @@ impl<'a> Cursor<'a> {
         }))
     }
 
-    fn array_len(&mut self) -> Result<Option<usize>, DecodeError> {
+    pub(crate) fn array_len(&mut self) -> Result<Option<usize>, DecodeError> {
         let m = self.peek()?;
         Ok(Some(match m {
             0x90..=0x9f => {
@@ -152,7 +152,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A str (or bin holding UTF-8, which old msgpack-java writes for strings).
-    fn str(&mut self) -> Result<Option<&'a str>, DecodeError> {
+    pub(crate) fn str(&mut self) -> Result<Option<&'a str>, DecodeError> {
         let m = self.peek()?;
         let len = match m {
             0xa0..=0xbf => {
@@ -177,7 +177,7 @@ impl<'a> Cursor<'a> {
         std::str::from_utf8(bytes).map(Some).map_err(|_| invalid("a string is not UTF-8"))
     }
 
-    fn int(&mut self) -> Result<Option<i64>, DecodeError> {
+    pub(crate) fn int(&mut self) -> Result<Option<i64>, DecodeError> {
         let m = self.peek()?;
         let v = match m {
             0x00..=0x7f => {
@@ -224,6 +224,25 @@ impl<'a> Cursor<'a> {
             _ => return Ok(None),
         };
         Ok(Some(v))
+    }
+
+    pub(crate) fn bool(&mut self) -> Result<Option<bool>, DecodeError> {
+        match self.peek()? {
+            0xc2 => {
+                self.pos += 1;
+                Ok(Some(false))
+            }
+            0xc3 => {
+                self.pos += 1;
+                Ok(Some(true))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Any value as text: a string as is, anything else printed.
+    pub(crate) fn text(&mut self) -> Result<String, DecodeError> {
+        id_text(self)
     }
 
     fn nil(&mut self) -> Result<bool, DecodeError> {
@@ -419,7 +438,10 @@ pub(crate) fn encode(msg: &Outgoing<'_>, out: &mut Vec<u8>) {
 }
 
 fn encode_emit(e: &Emit<'_>, out: &mut Vec<u8>) {
-    let fields = 4 + usize::from(!e.anchors.is_empty()) + usize::from(e.message_id.is_some()) + usize::from(e.direct_task.is_some());
+    let fields = 4
+        + usize::from(!e.anchors.is_empty())
+        + usize::from(e.message_id.is_some())
+        + usize::from(e.direct_task.is_some());
     map(out, fields as u32);
     str(out, "command");
     str(out, "emit");

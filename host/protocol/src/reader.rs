@@ -11,6 +11,42 @@ const READ_CHUNK: usize = 64 << 10;
 
 /// Reads whole messages from Storm (the subprocess's stdin).
 pub struct MessageReader<R> {
+    frames: FrameReader<R>,
+}
+
+impl<R: Read> MessageReader<R> {
+    /// A reader of `serializer` messages.
+    pub fn new(inner: R, serializer: Serializer) -> Self {
+        MessageReader { frames: FrameReader::new(inner, Some(serializer)) }
+    }
+
+    /// A reader that tells the serializer from the first byte of the stream.
+    pub fn detecting(inner: R) -> Self {
+        MessageReader { frames: FrameReader::new(inner, None) }
+    }
+
+    /// Sets the largest message accepted.
+    pub fn max_message_bytes(mut self, max: usize) -> Self {
+        self.frames.max_message = max;
+        self
+    }
+
+    /// The serializer in use, once known.
+    pub fn serializer(&self) -> Option<Serializer> {
+        self.frames.serializer
+    }
+
+    /// The next message. A message that cannot be decoded is consumed and
+    /// reported, so a caller may go on with the next one.
+    pub fn next_message(&mut self) -> Result<Incoming, ReadError> {
+        let (serializer, body) = self.frames.next_frame()?;
+        serializer.decode(body).map_err(ReadError::from)
+    }
+}
+
+/// Splits a byte stream into message bodies (without the JSON `end` line),
+/// in either direction of the protocol.
+pub struct FrameReader<R> {
     inner: R,
     serializer: Option<Serializer>,
     buf: Vec<u8>,
@@ -19,25 +55,17 @@ pub struct MessageReader<R> {
     max_message: usize,
 }
 
-impl<R: Read> MessageReader<R> {
-    /// A reader of `serializer` messages.
-    pub fn new(inner: R, serializer: Serializer) -> Self {
-        Self::with_detection(inner, Some(serializer))
-    }
-
-    /// A reader that tells the serializer from the first byte of the stream.
-    pub fn detecting(inner: R) -> Self {
-        Self::with_detection(inner, None)
-    }
-
-    fn with_detection(inner: R, serializer: Option<Serializer>) -> Self {
-        MessageReader { inner, serializer, buf: Vec::with_capacity(READ_CHUNK), start: 0, scanned: 0, max_message: DEFAULT_MAX_MESSAGE_BYTES }
-    }
-
-    /// Sets the largest message accepted.
-    pub fn max_message_bytes(mut self, max: usize) -> Self {
-        self.max_message = max;
-        self
+impl<R: Read> FrameReader<R> {
+    /// Frames of `serializer`, or detected from the first byte when `None`.
+    pub fn new(inner: R, serializer: Option<Serializer>) -> Self {
+        FrameReader {
+            inner,
+            serializer,
+            buf: Vec::with_capacity(READ_CHUNK),
+            start: 0,
+            scanned: 0,
+            max_message: DEFAULT_MAX_MESSAGE_BYTES,
+        }
     }
 
     /// The serializer in use, once known.
@@ -45,25 +73,23 @@ impl<R: Read> MessageReader<R> {
         self.serializer
     }
 
-    /// Whether a complete message is already buffered (so `next_message`
-    /// will not block on the pipe).
-    pub fn has_buffered_message(&self) -> bool {
+    /// Whether a complete frame is already buffered, so that `next_frame`
+    /// will not block on the pipe.
+    pub fn has_buffered_frame(&self) -> bool {
         let Some(s) = self.serializer else { return false };
         matches!(s.frame(&self.buf[self.start..], self.scanned), Ok(Frame::Complete { .. }) | Err(_))
     }
 
-    /// The next message. A message that cannot be decoded is consumed and
-    /// reported, so a caller may go on with the next one.
-    pub fn next_message(&mut self) -> Result<Incoming, ReadError> {
+    /// The next frame's body and its serializer.
+    pub fn next_frame(&mut self) -> Result<(Serializer, &[u8]), ReadError> {
         loop {
             if let Some(serializer) = self.serializer_or_detect()? {
                 match serializer.frame(&self.buf[self.start..], self.scanned) {
                     Ok(Frame::Complete { body, len }) => {
-                        let body = &self.buf[self.start..self.start + body];
-                        let msg = serializer.decode(body);
+                        let at = self.start;
                         self.start += len;
                         self.scanned = 0;
-                        return msg.map_err(ReadError::from);
+                        return Ok((serializer, &self.buf[at..at + body]));
                     }
                     Ok(Frame::Incomplete { scanned }) => self.scanned = scanned,
                     Err(e) => {
@@ -125,7 +151,11 @@ impl<R: Read> MessageReader<R> {
         self.buf.truncate(len + n);
         if n == 0 {
             let rest = &self.buf[self.start..];
-            return Err(if rest.iter().all(u8::is_ascii_whitespace) { ReadError::Closed } else { ReadError::Truncated(rest.len()) });
+            return Err(if rest.iter().all(u8::is_ascii_whitespace) {
+                ReadError::Closed
+            } else {
+                ReadError::Truncated(rest.len())
+            });
         }
         Ok(())
     }

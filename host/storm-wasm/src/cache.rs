@@ -92,7 +92,11 @@ impl CompileCache {
             let c = unsafe { Component::deserialize(engine, &compiled) }?;
             return Ok((c, Source::CompiledUncached));
         }
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "compiled the plugin into {}", path.display());
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "compiled the plugin into {}",
+            path.display()
+        );
         // SAFETY: the file was written by this engine and is never rewritten.
         let c = unsafe { Component::deserialize_file(engine, &path) }?;
         Ok((c, Source::Compiled))
@@ -140,7 +144,11 @@ fn default_dir() -> PathBuf {
 
 fn create_private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     // Probe writability now rather than after a long compile.
     let probe = dir.join(format!(".probe.{}", std::process::id()));
     File::create(&probe).with_context(|| format!("cannot write in {}", dir.display()))?;

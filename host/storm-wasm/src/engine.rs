@@ -87,12 +87,17 @@ pub fn load(engine: &Engine, path: &Path, world: World, cache: &CacheArgs) -> Re
     let wasm = read_component(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
     let hash = cache::content_hash(&wasm);
-    let (component, source) = compile(engine, &wasm, cache).with_context(|| format!("cannot compile {}", path.display()))?;
+    let (component, source) =
+        compile(engine, &wasm, cache).with_context(|| format!("cannot compile {}", path.display()))?;
     let prepared = link(engine, &component, world).with_context(|| {
-        format!("{} does not fit the storm:plugin {world:?} world (is it a {}?)", path.display(), match world {
-            World::Bolt => "spout",
-            World::Spout => "bolt",
-        })
+        format!(
+            "{} does not fit the storm:plugin {world:?} world (is it a {}?)",
+            path.display(),
+            match world {
+                World::Bolt => "spout",
+                World::Spout => "bolt",
+            }
+        )
     })?;
     tracing::info!(plugin = %name, hash = %hash, ?source, load_ms = started.elapsed().as_millis() as u64, "plugin loaded");
     Ok(Plugin { name, hash, prepared: Arc::new(prepared) })
@@ -153,7 +158,8 @@ pub fn compile_only(args: &CompileArgs) -> Result<()> {
         link(&engine, &component, World::Bolt).context("it is neither a storm:plugin bolt nor a spout")?;
         unreachable!()
     };
-    let dir = CompileCache::open(&args.cache).map(|c| c.dir().display().to_string()).unwrap_or_else(|| "(no cache)".into());
+    let dir =
+        CompileCache::open(&args.cache).map(|c| c.dir().display().to_string()).unwrap_or_else(|| "(no cache)".into());
     println!("{}: a {world}, {:?} in {} ms, cache {dir}", args.plugin.display(), source, started.elapsed().as_millis());
     Ok(())
 }

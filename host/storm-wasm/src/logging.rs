@@ -53,7 +53,11 @@ where
         eprintln!("storm-wasm: ignoring the stderr log filter `{}`: {e}", args.stderr_log);
         EnvFilter::new("warn")
     });
-    tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(false).with_target(false).with_filter(filter)
+    tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_filter(filter)
 }
 
 fn level_filter(level: LevelArg) -> LevelFilter {

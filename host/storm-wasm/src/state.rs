@@ -46,7 +46,15 @@ pub struct TaskIo {
 impl TaskIo {
     /// Task state writing to `output`.
     pub fn new(output: Arc<Output>, plugin: String, task_ids: Receiver<Vec<i32>>) -> Self {
-        TaskIo { output, plugin, in_flight: HashSet::new(), task_ids, stdout: Capture::default(), stderr: Capture::default(), warned_direct_json: false }
+        TaskIo {
+            output,
+            plugin,
+            in_flight: HashSet::new(),
+            task_ids,
+            stdout: Capture::default(),
+            stderr: Capture::default(),
+            warned_direct_json: false,
+        }
     }
 
     /// Sends the plugin's captured stdout/stderr to Storm as log lines
@@ -104,7 +112,9 @@ impl TaskIo {
         self.output.flush().map_err(|e| format!("cannot write to Storm: {e}"))?;
         match self.task_ids.recv_timeout(TASK_IDS_TIMEOUT) {
             Ok(ids) => Ok(Some(ids)),
-            Err(RecvTimeoutError::Timeout) => Err(format!("Storm did not send the task ids within {TASK_IDS_TIMEOUT:?}")),
+            Err(RecvTimeoutError::Timeout) => {
+                Err(format!("Storm did not send the task ids within {TASK_IDS_TIMEOUT:?}"))
+            }
             Err(RecvTimeoutError::Disconnected) => Err("Storm closed the connection".to_string()),
         }
     }
@@ -162,7 +172,8 @@ impl HostState {
     /// environment, no stdin; stdout and stderr captured.
     pub fn new(io: TaskIo, max_memory_bytes: usize) -> Self {
         let wasi = WasiCtx::builder().stdout(io.stdout.clone()).stderr(io.stderr.clone()).build();
-        let limits = StoreLimitsBuilder::new().memory_size(max_memory_bytes).instances(32).tables(64).memories(32).build();
+        let limits =
+            StoreLimitsBuilder::new().memory_size(max_memory_bytes).instances(32).tables(64).memories(32).build();
         HostState { wasi, table: ResourceTable::new(), limits, io }
     }
 }
@@ -197,7 +208,10 @@ impl bolt::storm::plugin::host::Host for HostState {
 
     fn metrics(&mut self, name: String, params: Vec<u8>) {
         if msgpack::value_len(&params) != Ok(params.len()) {
-            self.io.plugin_log(LogLevel::Warn, &format!("metric {name} dropped: its params are not one MessagePack value"));
+            self.io.plugin_log(
+                LogLevel::Warn,
+                &format!("metric {name} dropped: its params are not one MessagePack value"),
+            );
             return;
         }
         if let Err(e) = self.io.output.send(&Outgoing::Metrics { name: &name, params: &params }) {
@@ -212,15 +226,28 @@ impl bolt::storm::plugin::bolt_output::Host for HostState {
         self.io.emit(Emit { stream: &stream_id, anchors: &anchors, values: &values, ..Emit::default() }).map(drop)
     }
 
-    fn emit_with_task_ids(&mut self, stream_id: String, anchors: Vec<String>, values: Vec<u8>) -> Result<Vec<i32>, String> {
+    fn emit_with_task_ids(
+        &mut self,
+        stream_id: String,
+        anchors: Vec<String>,
+        values: Vec<u8>,
+    ) -> Result<Vec<i32>, String> {
         self.io.check_anchors(&anchors)?;
-        let emit = Emit { stream: &stream_id, anchors: &anchors, values: &values, need_task_ids: true, ..Emit::default() };
+        let emit =
+            Emit { stream: &stream_id, anchors: &anchors, values: &values, need_task_ids: true, ..Emit::default() };
         Ok(self.io.emit(emit)?.unwrap_or_default())
     }
 
-    fn emit_direct(&mut self, task: i32, stream_id: String, anchors: Vec<String>, values: Vec<u8>) -> Result<(), String> {
+    fn emit_direct(
+        &mut self,
+        task: i32,
+        stream_id: String,
+        anchors: Vec<String>,
+        values: Vec<u8>,
+    ) -> Result<(), String> {
         self.io.check_anchors(&anchors)?;
-        let emit = Emit { stream: &stream_id, anchors: &anchors, values: &values, direct_task: Some(task), ..Emit::default() };
+        let emit =
+            Emit { stream: &stream_id, anchors: &anchors, values: &values, direct_task: Some(task), ..Emit::default() };
         self.io.emit(emit).map(drop)
     }
 
@@ -235,16 +262,41 @@ impl bolt::storm::plugin::bolt_output::Host for HostState {
 
 impl spout::storm::plugin::spout_output::Host for HostState {
     fn emit(&mut self, stream_id: String, message_id: Option<String>, values: Vec<u8>) -> Result<(), String> {
-        self.io.emit(Emit { stream: &stream_id, message_id: message_id.as_deref(), values: &values, ..Emit::default() }).map(drop)
+        self.io
+            .emit(Emit { stream: &stream_id, message_id: message_id.as_deref(), values: &values, ..Emit::default() })
+            .map(drop)
     }
 
-    fn emit_with_task_ids(&mut self, stream_id: String, message_id: Option<String>, values: Vec<u8>) -> Result<Vec<i32>, String> {
-        let emit = Emit { stream: &stream_id, message_id: message_id.as_deref(), values: &values, need_task_ids: true, ..Emit::default() };
+    fn emit_with_task_ids(
+        &mut self,
+        stream_id: String,
+        message_id: Option<String>,
+        values: Vec<u8>,
+    ) -> Result<Vec<i32>, String> {
+        let emit = Emit {
+            stream: &stream_id,
+            message_id: message_id.as_deref(),
+            values: &values,
+            need_task_ids: true,
+            ..Emit::default()
+        };
         Ok(self.io.emit(emit)?.unwrap_or_default())
     }
 
-    fn emit_direct(&mut self, task: i32, stream_id: String, message_id: Option<String>, values: Vec<u8>) -> Result<(), String> {
-        let emit = Emit { stream: &stream_id, message_id: message_id.as_deref(), values: &values, direct_task: Some(task), ..Emit::default() };
+    fn emit_direct(
+        &mut self,
+        task: i32,
+        stream_id: String,
+        message_id: Option<String>,
+        values: Vec<u8>,
+    ) -> Result<(), String> {
+        let emit = Emit {
+            stream: &stream_id,
+            message_id: message_id.as_deref(),
+            values: &values,
+            direct_task: Some(task),
+            ..Emit::default()
+        };
         self.io.emit(emit).map(drop)
     }
 }

@@ -32,7 +32,8 @@ impl Capture {
         let cut = if all { c.bytes.len() } else { c.bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) };
         let taken: Vec<u8> = c.bytes.drain(..cut).collect();
         let dropped = std::mem::take(&mut c.dropped);
-        let lines = String::from_utf8_lossy(&taken).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
+        let lines =
+            String::from_utf8_lossy(&taken).lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
         (lines, dropped)
     }
 }

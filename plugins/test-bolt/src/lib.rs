@@ -53,7 +53,8 @@ impl Bolt for TestBolt {
         } else if cmd == "panic" {
             panic!("asked to panic");
         } else if cmd == "unicode" {
-            let nested = (("grüße", "日本語", "🎉"), vec![1i64, -2, 3], Value::Map(vec![("k".into(), Value::F64(2.5))]));
+            let nested =
+                (("grüße", "日本語", "🎉"), vec![1i64, -2, 3], Value::Map(vec![("k".into(), Value::F64(2.5))]));
             return out.emit(&(nested,));
         }
         out.emit(&(&cmd,))

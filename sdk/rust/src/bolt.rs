@@ -168,7 +168,11 @@ fn execute_one<B: Bolt>(bolt: &mut B, tuple: Tuple) -> Outcome {
         Err(e) if B::AUTO_FAIL => Outcome::Fail(e.to_string()),
         Err(e) => {
             crate::log(crate::Level::Error, &format!("tuple {} failed: {e}", tuple.id()));
-            if kept || !B::AUTO_ACK { Outcome::Pending } else { Outcome::Ack }
+            if kept || !B::AUTO_ACK {
+                Outcome::Pending
+            } else {
+                Outcome::Ack
+            }
         }
     }
 }

@@ -87,11 +87,7 @@ impl Context {
     /// The tasks running `component`, in ascending order (the targets of
     /// `emit_direct`).
     pub fn component_tasks(&self, component: &str) -> Vec<i32> {
-        self.task_to_component()
-            .into_iter()
-            .filter(|(_, c)| c == component)
-            .map(|(t, _)| t)
-            .collect()
+        self.task_to_component().into_iter().filter(|(_, c)| c == component).map(|(t, _)| t).collect()
     }
 
     /// The output fields this component declared for `stream`.

@@ -65,9 +65,7 @@ macro_rules! bail {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bolt::{bolt_execute, bolt_prepare};
-    pub use crate::spout::{
-        spout_ack, spout_activate, spout_deactivate, spout_fail, spout_next_tuple, spout_open,
-    };
+    pub use crate::spout::{spout_ack, spout_activate, spout_deactivate, spout_fail, spout_next_tuple, spout_open};
     pub use wit_bindgen;
 
     /// Import bindings for every interface the host provides; the export macros

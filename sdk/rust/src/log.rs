@@ -38,8 +38,8 @@ pub fn report_error(message: &str) {
 /// (`WasmBolt.withMetric(name)`); `params` goes to its `updateMetricFromRPC`.
 /// Storm kills the task on a name that was not registered there.
 pub fn metric<P: serde::Serialize>(name: &str, params: P) -> crate::Result<()> {
-    let bytes = rmp_serde::to_vec(&params)
-        .map_err(|e| crate::Error::msg(format!("cannot encode metric `{name}`: {e}")))?;
+    let bytes =
+        rmp_serde::to_vec(&params).map_err(|e| crate::Error::msg(format!("cannot encode metric `{name}`: {e}")))?;
     host::metrics(name, &bytes);
     Ok(())
 }

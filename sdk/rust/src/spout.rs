@@ -64,13 +64,24 @@ impl SpoutOutput {
     }
 
     /// Emits and returns the tasks that received the tuple.
-    pub fn emit_with_task_ids<V: Serialize + ?Sized>(&mut self, stream: &str, message_id: Option<&str>, values: &V) -> Result<Vec<i32>> {
+    pub fn emit_with_task_ids<V: Serialize + ?Sized>(
+        &mut self,
+        stream: &str,
+        message_id: Option<&str>,
+        values: &V,
+    ) -> Result<Vec<i32>> {
         let bytes = encode(values)?;
         host::emit_with_task_ids(stream, message_id, &bytes).map_err(Error::msg)
     }
 
     /// Emits to one task of a direct stream.
-    pub fn emit_direct<V: Serialize + ?Sized>(&mut self, task: i32, stream: &str, message_id: Option<&str>, values: &V) -> Result<()> {
+    pub fn emit_direct<V: Serialize + ?Sized>(
+        &mut self,
+        task: i32,
+        stream: &str,
+        message_id: Option<&str>,
+        values: &V,
+    ) -> Result<()> {
         let bytes = encode(values)?;
         host::emit_direct(task, stream, message_id, &bytes).map_err(Error::msg)
     }

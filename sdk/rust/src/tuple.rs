@@ -80,8 +80,7 @@ impl std::fmt::Debug for Tuple {
 }
 
 pub(crate) fn encode<V: serde::Serialize + ?Sized>(values: &V) -> Result<Vec<u8>> {
-    let bytes = rmp_serde::to_vec(values)
-        .map_err(|e| Error::msg(format!("cannot encode the values to emit: {e}")))?;
+    let bytes = rmp_serde::to_vec(values).map_err(|e| Error::msg(format!("cannot encode the values to emit: {e}")))?;
     check_list(&bytes)?;
     Ok(bytes)
 }
@@ -91,8 +90,6 @@ pub(crate) fn encode<V: serde::Serialize + ?Sized>(values: &V) -> Result<Vec<u8>
 pub(crate) fn check_list(bytes: &[u8]) -> Result<()> {
     match bytes.first() {
         Some(0x90..=0x9f) | Some(0xdc) | Some(0xdd) => Ok(()),
-        _ => Err(Error::msg(
-            "emitted values must serialize to a list: emit a tuple such as `(word,)` or a struct",
-        )),
+        _ => Err(Error::msg("emitted values must serialize to a list: emit a tuple such as `(word,)` or a struct")),
     }
 }

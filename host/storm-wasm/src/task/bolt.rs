@@ -24,14 +24,16 @@ fn start(task: &Task, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
     let mut store = Store::new(&task.engine, task.new_state(io));
     store.limiter(|s| &mut s.limits);
     store.set_epoch_deadline(deadline_ticks(task.limits.start_deadline));
-    let result = pre
-        .instantiate(&mut store)
-        .and_then(|bolt| bolt.storm_plugin_bolt_guest().call_prepare(&mut store, &task.conf, &task.context).map(|r| (bolt, r)));
+    let result = pre.instantiate(&mut store).and_then(|bolt| {
+        bolt.storm_plugin_bolt_guest().call_prepare(&mut store, &task.conf, &task.context).map(|r| (bolt, r))
+    });
     let stderr = store.data_mut().io.drain_stdio(true);
     match result {
         Ok((bolt, Ok(()))) => Ok(Instance { store, bolt }),
         Ok((_, Err(reason))) => Err((store.into_data().io, format!("prepare returned an error: {reason}"))),
-        Err(e) => Err((store.into_data().io, format!("prepare {}", trap_cause(&e, &stderr, task.limits.start_deadline)))),
+        Err(e) => {
+            Err((store.into_data().io, format!("prepare {}", trap_cause(&e, &stderr, task.limits.start_deadline))))
+        }
     }
 }
 
@@ -39,7 +41,9 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
     let output = io.output.clone();
     let mut instance = match start(task, io) {
         Ok(i) => i,
-        Err((_, reason)) => return fatal_plugin(&output, &format!("plugin {} cannot start: {reason}", task.plugin.name)),
+        Err((_, reason)) => {
+            return fatal_plugin(&output, &format!("plugin {} cannot start: {reason}", task.plugin.name))
+        }
     };
     let mut batch: Vec<BoltTuple> = Vec::with_capacity(task.limits.max_batch);
     let mut pending: Option<Event> = None;
@@ -80,7 +84,13 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
 fn execute(task: &Task, mut instance: Instance, batch: &mut Vec<BoltTuple>) -> Result<Instance, String> {
     let inputs: Vec<Input> = batch
         .drain(..)
-        .map(|t| Input { id: t.id, source_component: t.comp.unwrap_or_default(), source_task: t.task, stream_id: t.stream, values: t.values })
+        .map(|t| Input {
+            id: t.id,
+            source_component: t.comp.unwrap_or_default(),
+            source_task: t.task,
+            stream_id: t.stream,
+            values: t.values,
+        })
         .collect();
     let store = &mut instance.store;
     for input in &inputs {
@@ -104,7 +114,11 @@ fn execute(task: &Task, mut instance: Instance, batch: &mut Vec<BoltTuple>) -> R
 
 fn apply_outcomes(io: &mut TaskIo, inputs: &[Input], outcomes: Vec<Outcome>) {
     if outcomes.len() != inputs.len() {
-        let msg = format!("the plugin returned {} outcomes for {} tuples; the missing ones fail", outcomes.len(), inputs.len());
+        let msg = format!(
+            "the plugin returned {} outcomes for {} tuples; the missing ones fail",
+            outcomes.len(),
+            inputs.len()
+        );
         io.plugin_log(LogLevel::Warn, &msg);
     }
     let mut outcomes = outcomes.into_iter();

@@ -87,9 +87,13 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     };
     let handshake = match reader.next_message() {
         Ok(Incoming::Handshake(h)) => h,
-        Ok(other) => return fail(EXIT_PROTOCOL, &format!("expected Storm's handshake first, got {}", describe(&other))),
+        Ok(other) => {
+            return fail(EXIT_PROTOCOL, &format!("expected Storm's handshake first, got {}", describe(&other)))
+        }
         Err(ReadError::Closed) => return fail(EXIT_PROTOCOL, "Storm closed stdin before the handshake"),
-        Err(e) => return fail(EXIT_PROTOCOL, &format!("{e} (is --serializer {:?} what the topology uses?)", args.serializer)),
+        Err(e) => {
+            return fail(EXIT_PROTOCOL, &format!("{e} (is --serializer {:?} what the topology uses?)", args.serializer))
+        }
     };
     let serializer = reader.serializer().expect("known once a message was read");
     let output = Arc::new(Output::new(io::stdout(), serializer));
@@ -112,7 +116,11 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
 
     let task = Task {
         engine,
-        context: Context { task_id: handshake.task_id, component_id: handshake.component_id.clone(), raw: handshake.context },
+        context: Context {
+            task_id: handshake.task_id,
+            component_id: handshake.component_id.clone(),
+            raw: handshake.context,
+        },
         conf: handshake.conf,
         plugin,
         limits: Limits {
@@ -156,8 +164,14 @@ fn read_storm(
                 let _ = task_ids.send(ids);
                 continue;
             }
-            (World::Bolt, Ok(msg)) => Event::Fatal(format!("Storm sent {} to a bolt (is this component a spout? then run `storm-wasm spout`)", describe(&msg))),
-            (World::Spout, Ok(msg)) => Event::Fatal(format!("Storm sent {} to a spout (is this component a bolt? then run `storm-wasm bolt`)", describe(&msg))),
+            (World::Bolt, Ok(msg)) => Event::Fatal(format!(
+                "Storm sent {} to a bolt (is this component a spout? then run `storm-wasm spout`)",
+                describe(&msg)
+            )),
+            (World::Spout, Ok(msg)) => Event::Fatal(format!(
+                "Storm sent {} to a spout (is this component a bolt? then run `storm-wasm bolt`)",
+                describe(&msg)
+            )),
             (_, Err(ReadError::Closed)) => Event::Closed,
             (_, Err(e)) => Event::Fatal(e.to_string()),
         };
@@ -182,7 +196,10 @@ fn describe(msg: &Incoming) -> String {
 fn write_pid_file(handshake: &Handshake) {
     let path = Path::new(&handshake.pid_dir).join(std::process::id().to_string());
     if let Err(e) = std::fs::File::create(&path) {
-        tracing::warn!("cannot create the pid file {}: {e} (Storm will not be able to kill this process when the worker dies)", path.display());
+        tracing::warn!(
+            "cannot create the pid file {}: {e} (Storm will not be able to kill this process when the worker dies)",
+            path.display()
+        );
     }
 }
 

@@ -22,9 +22,9 @@ fn start(task: &Task, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
     let mut store = Store::new(&task.engine, task.new_state(io));
     store.limiter(|s| &mut s.limits);
     store.set_epoch_deadline(deadline_ticks(task.limits.start_deadline));
-    let result = pre
-        .instantiate(&mut store)
-        .and_then(|spout| spout.storm_plugin_spout_guest().call_open(&mut store, &task.conf, &task.context).map(|r| (spout, r)));
+    let result = pre.instantiate(&mut store).and_then(|spout| {
+        spout.storm_plugin_spout_guest().call_open(&mut store, &task.conf, &task.context).map(|r| (spout, r))
+    });
     let stderr = store.data_mut().io.drain_stdio(true);
     match result {
         Ok((spout, Ok(()))) => Ok(Instance { store, spout }),
@@ -37,7 +37,9 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
     let output = io.output.clone();
     let mut instance = match start(task, io) {
         Ok(i) => i,
-        Err((_, reason)) => return fatal_plugin(&output, &format!("plugin {} cannot start: {reason}", task.plugin.name)),
+        Err((_, reason)) => {
+            return fatal_plugin(&output, &format!("plugin {} cannot start: {reason}", task.plugin.name))
+        }
     };
     let mut active = false;
     loop {
@@ -83,13 +85,19 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
     }
 }
 
-fn restart_after_trap(task: &Task, instance: Instance, cause: &str, command: &SpoutCommand, active: bool) -> Result<Instance, String> {
+fn restart_after_trap(
+    task: &Task,
+    instance: Instance,
+    cause: &str,
+    command: &SpoutCommand,
+    active: bool,
+) -> Result<Instance, String> {
     let io = instance.store.into_data().io;
     let message = format!("plugin {} {cause} (during {command:?}); restarting it", task.plugin.name);
     tracing::error!("{message}");
     let _ = io.output.send(&Outgoing::Error(&message));
-    let mut instance =
-        start(task, io).map_err(|(_, reason)| format!("plugin {} cannot restart after a trap: {reason}", task.plugin.name))?;
+    let mut instance = start(task, io)
+        .map_err(|(_, reason)| format!("plugin {} cannot restart after a trap: {reason}", task.plugin.name))?;
     if active {
         // The new instance has not been told the topology is active.
         instance.store.set_epoch_deadline(deadline_ticks(task.limits.deadline));

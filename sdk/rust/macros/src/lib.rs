@@ -35,9 +35,7 @@ fn expand(input: TokenStream, kind: Kind) -> TokenStream {
             Kind::Bolt => "export_bolt!(MyBolt)",
             Kind::Spout => "export_spout!(MySpout)",
         };
-        return format!("compile_error!(\"name the type to export, e.g. `{which}`\");")
-            .parse()
-            .unwrap();
+        return format!("compile_error!(\"name the type to export, e.g. `{which}`\");").parse().unwrap();
     }
     let (world, output, guest_body) = match kind {
         Kind::Bolt => (

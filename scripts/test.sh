@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of storm-wasm on a fresh machine: the protocol transcripts,
+# the end-to-end tests of the real binary with the real plugins, and the Java
+# side against Apache Storm in LocalCluster. Installs what it needs (the wasm
+# target; Maven fetches Storm itself).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || { echo "storm-wasm tests need $1: $2" >&2; exit 1; }
+}
+need cargo "install Rust with rustup (https://rustup.rs)"
+need rustup "install Rust with rustup (https://rustup.rs)"
+
+echo "==> formatting"
+cargo fmt --all --check
+cargo fmt --all --check --manifest-path plugins/Cargo.toml
+cargo fmt --all --check --manifest-path sdk/rust/Cargo.toml
+
+scripts/build-plugins.sh
+
+echo "==> building the host"
+cargo build --release --locked -p storm-wasm -p storm-wasm-tests
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+export STORM_WASM_BIN="$target_dir/release/storm-wasm"
+export STORM_WASM_PLUGINS="$root/target/plugins"
+# Tests compile plugins into their own cache, not the user's.
+export STORM_WASM_CACHE_DIR="$target_dir/test-compile-cache"
+
+echo "==> Rust tests"
+cargo test --release --locked --workspace
+
+if [[ -f "$root/tests/storm/pom.xml" ]]; then
+    need mvn "install Maven and a JDK 17 (apt-get install maven openjdk-17-jdk)"
+    echo "==> Storm LocalCluster tests (Java)"
+    mvn -B -q -f "$root/tests/storm/pom.xml" verify
+fi
+echo "==> all tests passed"

@@ -1,0 +1,105 @@
+//! Plays Apache Storm against storm-wasm: `demo` runs the example topology
+//! through the real binary; `bench` measures a bolt under load.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use storm_multilang::Serializer;
+use storm_wasm_tests::driver::{run_bolt, BoltLoad};
+
+#[derive(Parser)]
+#[command(name = "storm-driver", about = "Plays Apache Storm's side of multi-lang against storm-wasm")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Sentence spout → split → count through the real storm-wasm binary.
+    Demo {
+        /// Sentences to emit.
+        #[arg(long, default_value_t = 25)]
+        sentences: usize,
+        #[arg(long, value_enum, default_value_t = Ser::Json)]
+        serializer: Ser,
+    },
+    /// Tuples/s, latency and host CPU per tuple of a bolt, JSON and MessagePack.
+    Bench {
+        /// Tuples per run.
+        #[arg(long, default_value_t = 200_000)]
+        tuples: usize,
+        /// Plugin to load (a name in target/plugins or a path).
+        #[arg(long, default_value = "passthrough")]
+        plugin: String,
+        /// Tuples in flight (Storm's topology.shellbolt.max.pending).
+        #[arg(long, default_value_t = 100)]
+        max_pending: usize,
+        /// Extra arguments for storm-wasm (e.g. --max-batch=1).
+        #[arg(long, allow_hyphen_values = true)]
+        host_arg: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Ser {
+    Json,
+    Msgpack,
+}
+
+impl From<Ser> for Serializer {
+    fn from(s: Ser) -> Self {
+        match s {
+            Ser::Json => Serializer::Json,
+            Ser::Msgpack => Serializer::MessagePack,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Cmd::Demo { sentences, serializer } => {
+            match storm_wasm_tests::demo::run(serializer.into(), sentences, &mut std::io::stdout()) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("demo failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Bench { tuples, plugin, max_pending, host_arg } => bench(tuples, &plugin, max_pending, &host_arg),
+    }
+}
+
+fn bench(tuples: usize, plugin: &str, max_pending: usize, host_args: &[String]) -> ExitCode {
+    let path = if plugin.ends_with(".wasm") { PathBuf::from(plugin) } else { storm_wasm_tests::plugin(plugin) };
+    let values = vec![storm_wasm_tests::msgpack(&serde_json::json!(["snow white and the seven dwarfs", 42]))];
+    println!("| plugin | serializer | tuples | tuples/s | host CPU µs/tuple | p50 latency | p99 latency | RSS MiB |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut ok = true;
+    for serializer in [Serializer::Json, Serializer::MessagePack] {
+        let mut load = BoltLoad::storm_wasm(path.clone(), serializer, tuples, values.clone());
+        load.max_pending = max_pending;
+        load.command.extend(host_args.iter().cloned());
+        let r = run_bolt(&load);
+        println!(
+            "| {plugin} | {serializer:?} | {} | {:.0} | {} | {:.0} µs | {:.0} µs | {} |",
+            r.tuples,
+            r.throughput(),
+            r.cpu_us_per_tuple().map_or("n/a".into(), |c| format!("{c:.2}")),
+            r.latency(50.0).as_secs_f64() * 1e6,
+            r.latency(99.0).as_secs_f64() * 1e6,
+            r.rss_bytes.map_or("n/a".into(), |b| format!("{:.1}", b as f64 / (1 << 20) as f64)),
+        );
+        if !r.problems.is_empty() || r.acked != r.tuples {
+            ok = false;
+            eprintln!("{serializer:?}: acked {} of {}; problems: {:#?}", r.acked, r.tuples, r.problems);
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
