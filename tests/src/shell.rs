@@ -1,6 +1,7 @@
 //! One multi-lang subprocess, driven the way a ShellBolt or ShellSpout
 //! drives it.
 
+use std::collections::VecDeque;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -30,7 +31,8 @@ pub enum Seen {
 pub struct Shell {
     child: Child,
     stdin: Option<BufWriter<ChildStdin>>,
-    seen: Receiver<(Instant, Seen)>,
+    seen: Receiver<Vec<(Instant, Seen)>>,
+    pending: VecDeque<(Instant, Seen)>,
     stderr: Arc<Mutex<Vec<u8>>>,
     /// The serializer in use.
     pub serializer: Serializer,
@@ -62,9 +64,10 @@ impl Shell {
                 sink.lock().unwrap().extend_from_slice(&chunk[..n]);
             }
         });
-        let (tx, seen) = mpsc::channel();
+        let (tx, seen) = mpsc::channel::<Vec<(Instant, Seen)>>();
         std::thread::spawn(move || {
             let mut frames = FrameReader::new(stdout, Some(serializer));
+            let mut batch = Vec::new();
             loop {
                 let seen = match frames.next_frame() {
                     Ok((s, body)) => match storm_side::decode(s, body) {
@@ -75,15 +78,20 @@ impl Shell {
                     Err(e) => Seen::Garbage(e.to_string()),
                 };
                 let last = !matches!(seen, Seen::Msg(_));
-                if tx.send((Instant::now(), seen)).is_err() || last {
-                    return;
+                batch.push((Instant::now(), seen));
+                // One hand-over per read, not per message: the driver must
+                // cost less than what it measures.
+                if last || batch.len() >= 256 || !frames.has_buffered_frame() {
+                    if tx.send(std::mem::take(&mut batch)).is_err() || last {
+                        return;
+                    }
                 }
             }
         });
         let pid_dir = std::env::temp_dir().join(format!("storm-wasm-pids-{}-{}", std::process::id(), child.id()));
         std::fs::create_dir_all(&pid_dir).expect("temp dir is writable");
         let stdin = Some(BufWriter::with_capacity(64 << 10, child.stdin.take().expect("piped")));
-        Shell { child, stdin, seen, stderr, serializer, pid_dir, buf: Vec::new() }
+        Shell { child, stdin, seen, pending: VecDeque::new(), stderr, serializer, pid_dir, buf: Vec::new() }
     }
 
     /// Starts `storm-wasm <kind> <plugin> --serializer …` plus `extra` args.
@@ -168,8 +176,14 @@ impl Shell {
 
     /// Like `try_recv`, with the instant the reader thread decoded it.
     pub fn try_recv_timed(&mut self, timeout: Duration) -> Option<(Instant, Seen)> {
+        if let Some(s) = self.pending.pop_front() {
+            return Some(s);
+        }
         match self.seen.recv_timeout(timeout) {
-            Ok(s) => Some(s),
+            Ok(batch) => {
+                self.pending.extend(batch);
+                self.pending.pop_front()
+            }
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => Some((Instant::now(), Seen::Closed)),
         }

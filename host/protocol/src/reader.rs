@@ -36,6 +36,12 @@ impl<R: Read> MessageReader<R> {
         self.frames.serializer
     }
 
+    /// Whether a complete message is already buffered, so that
+    /// `next_message` will not block on the pipe.
+    pub fn has_buffered_message(&self) -> bool {
+        self.frames.has_buffered_frame()
+    }
+
     /// The next message. A message that cannot be decoded is consumed and
     /// reported, so a caller may go on with the next one.
     pub fn next_message(&mut self) -> Result<Incoming, ReadError> {

@@ -3,11 +3,11 @@
 //! Host imports never return a wasmtime error for a plugin's mistake (that
 //! would trap and poison the instance); they return the WIT `result` and log.
 
-use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustc_hash::FxHashSet;
 use storm_multilang::{msgpack, Emit, LogLevel, Outgoing, Serializer};
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
@@ -33,7 +33,7 @@ pub struct TaskIo {
     /// The plugin's file name, for messages.
     pub plugin: String,
     /// Bolt inputs handed to the plugin and not yet acked or failed.
-    pub in_flight: HashSet<String>,
+    pub in_flight: FxHashSet<String>,
     /// Storm's replies to emits that asked for task ids, in order.
     pub task_ids: Receiver<Vec<i32>>,
     /// The plugin's stdout.
@@ -49,7 +49,7 @@ impl TaskIo {
         TaskIo {
             output,
             plugin,
-            in_flight: HashSet::new(),
+            in_flight: FxHashSet::default(),
             task_ids,
             stdout: Capture::default(),
             stderr: Capture::default(),

@@ -39,6 +39,9 @@ enum Cmd {
         /// Extra arguments for storm-wasm (e.g. --max-batch=1).
         #[arg(long, allow_hyphen_values = true)]
         host_arg: Vec<String>,
+        /// Only this serializer (default: both).
+        #[arg(long, value_enum)]
+        serializer: Option<Ser>,
     },
 }
 
@@ -68,17 +71,29 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Bench { tuples, plugin, max_pending, host_arg } => bench(tuples, &plugin, max_pending, &host_arg),
+        Cmd::Bench { tuples, plugin, max_pending, host_arg, serializer } => {
+            let serializers = match serializer {
+                Some(s) => vec![s.into()],
+                None => vec![Serializer::Json, Serializer::MessagePack],
+            };
+            bench(tuples, &plugin, max_pending, &host_arg, &serializers)
+        }
     }
 }
 
-fn bench(tuples: usize, plugin: &str, max_pending: usize, host_args: &[String]) -> ExitCode {
+fn bench(
+    tuples: usize,
+    plugin: &str,
+    max_pending: usize,
+    host_args: &[String],
+    serializers: &[Serializer],
+) -> ExitCode {
     let path = if plugin.ends_with(".wasm") { PathBuf::from(plugin) } else { storm_wasm_tests::plugin(plugin) };
     let values = vec![storm_wasm_tests::msgpack(&serde_json::json!(["snow white and the seven dwarfs", 42]))];
     println!("| plugin | serializer | tuples | tuples/s | host CPU µs/tuple | p50 latency | p99 latency | RSS MiB |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     let mut ok = true;
-    for serializer in [Serializer::Json, Serializer::MessagePack] {
+    for &serializer in serializers {
         let mut load = BoltLoad::storm_wasm(path.clone(), serializer, tuples, values.clone());
         load.max_pending = max_pending;
         load.command.extend(host_args.iter().cloned());

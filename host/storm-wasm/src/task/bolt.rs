@@ -1,5 +1,6 @@
 //! The bolt loop: batches of tuples into the plugin, outcomes back to Storm.
 
+use std::collections::VecDeque;
 use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, TryRecvError};
 
@@ -45,30 +46,48 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
             return fatal_plugin(&output, &format!("plugin {} cannot start: {reason}", task.plugin.name))
         }
     };
+    let mut queue: VecDeque<BoltTuple> = VecDeque::new();
     let mut batch: Vec<BoltTuple> = Vec::with_capacity(task.limits.max_batch);
-    let mut pending: Option<Event> = None;
+    // A control event is acted on only once the tuples before it are done.
+    let mut control: Option<Event> = None;
+    let (mut tuples_done, mut batches) = (0u64, 0u64);
     loop {
-        let first = pending.take().unwrap_or_else(|| recv(&events));
-        match first {
-            Event::Tuple(t) => batch.push(t),
-            Event::Closed => return ExitCode::SUCCESS,
-            Event::Fatal(reason) => return fatal_protocol(&output, &reason),
-            Event::Spout(_) => unreachable!("the reader sends spout commands only to spouts"),
+        if queue.is_empty() {
+            match control.take().unwrap_or_else(|| recv(&events)) {
+                Event::Tuples(tuples) => queue.extend(tuples),
+                Event::Closed => {
+                    tracing::info!(
+                        tuples = tuples_done,
+                        batches,
+                        mean_batch = format!("{:.1}", tuples_done as f64 / batches.max(1) as f64),
+                        "Storm closed stdin; exiting"
+                    );
+                    return ExitCode::SUCCESS;
+                }
+                Event::Fatal(reason) => return fatal_protocol(&output, &reason),
+                Event::Spout(_) => unreachable!("the reader sends spout commands only to spouts"),
+            }
         }
-        let mut bytes = batch[0].values.len();
-        while batch.len() < task.limits.max_batch && bytes < task.limits.max_batch_bytes {
+        while control.is_none() {
             match events.try_recv() {
-                Ok(Event::Tuple(t)) => {
-                    bytes += t.values.len();
-                    batch.push(t);
-                }
-                Ok(other) => {
-                    pending = Some(other);
-                    break;
-                }
+                Ok(Event::Tuples(tuples)) => queue.extend(tuples),
+                Ok(other) => control = Some(other),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        let mut bytes = 0;
+        while let Some(t) = queue.pop_front() {
+            bytes += t.values.len();
+            batch.push(t);
+            if batch.len() >= task.limits.max_batch || bytes >= task.limits.max_batch_bytes {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        tuples_done += batch.len() as u64;
+        batches += 1;
         instance = match execute(task, instance, &mut batch) {
             Ok(i) => i,
             Err(reason) => return fatal_plugin(&output, &reason),

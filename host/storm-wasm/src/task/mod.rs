@@ -34,7 +34,9 @@ pub use crate::engine::World as Kind;
 
 /// What the reader thread hands the plugin thread.
 pub(crate) enum Event {
-    Tuple(BoltTuple),
+    /// Every tuple decoded from one read of stdin: handing them over
+    /// together costs one wake-up of the plugin thread, not one per tuple.
+    Tuples(Vec<BoltTuple>),
     Spout(SpoutCommand),
     /// Storm closed stdin between messages: finish and exit 0.
     Closed,
@@ -140,6 +142,9 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     code
 }
 
+/// Most tuples handed over at once.
+const HANDOVER: usize = 256;
+
 /// Reads Storm until it closes stdin or breaks the protocol.
 fn read_storm(
     mut reader: MessageReader<io::Stdin>,
@@ -148,34 +153,44 @@ fn read_storm(
     events: Sender<Event>,
     task_ids: Sender<Vec<i32>>,
 ) {
+    let mut tuples = Vec::new();
     loop {
         let event = match (kind, reader.next_message()) {
             (World::Bolt, Ok(Incoming::Tuple(t))) if t.is_heartbeat() => {
                 // Answered here, never acked: its id is not in Storm's pending map.
-                if let Err(e) = output.send_now(&Outgoing::Sync) {
-                    Event::Fatal(format!("cannot answer a heartbeat: {e}"))
-                } else {
-                    continue;
+                match output.send_now(&Outgoing::Sync) {
+                    Ok(()) => None,
+                    Err(e) => Some(Event::Fatal(format!("cannot answer a heartbeat: {e}"))),
                 }
             }
-            (World::Bolt, Ok(Incoming::Tuple(t))) => Event::Tuple(t),
-            (World::Spout, Ok(Incoming::Spout(c))) => Event::Spout(c),
+            (World::Bolt, Ok(Incoming::Tuple(t))) => {
+                tuples.push(t);
+                None
+            }
+            (World::Spout, Ok(Incoming::Spout(c))) => Some(Event::Spout(c)),
             (_, Ok(Incoming::TaskIds(ids))) => {
                 let _ = task_ids.send(ids);
-                continue;
+                None
             }
-            (World::Bolt, Ok(msg)) => Event::Fatal(format!(
+            (World::Bolt, Ok(msg)) => Some(Event::Fatal(format!(
                 "Storm sent {} to a bolt (is this component a spout? then run `storm-wasm spout`)",
                 describe(&msg)
-            )),
-            (World::Spout, Ok(msg)) => Event::Fatal(format!(
+            ))),
+            (World::Spout, Ok(msg)) => Some(Event::Fatal(format!(
                 "Storm sent {} to a spout (is this component a bolt? then run `storm-wasm bolt`)",
                 describe(&msg)
-            )),
-            (_, Err(ReadError::Closed)) => Event::Closed,
-            (_, Err(e)) => Event::Fatal(e.to_string()),
+            ))),
+            (_, Err(ReadError::Closed)) => Some(Event::Closed),
+            (_, Err(e)) => Some(Event::Fatal(e.to_string())),
         };
-        let last = !matches!(event, Event::Tuple(_) | Event::Spout(_));
+        // Tuples go first: a later control event must not overtake them.
+        if !tuples.is_empty() && (event.is_some() || tuples.len() >= HANDOVER || !reader.has_buffered_message()) {
+            if events.send(Event::Tuples(std::mem::take(&mut tuples))).is_err() {
+                return;
+            }
+        }
+        let Some(event) = event else { continue };
+        let last = !matches!(event, Event::Spout(_));
         if events.send(event).is_err() || last {
             return;
         }

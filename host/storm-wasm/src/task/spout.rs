@@ -47,7 +47,7 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
             Event::Spout(c) => c,
             Event::Closed => return ExitCode::SUCCESS,
             Event::Fatal(reason) => return fatal_protocol(&output, &reason),
-            Event::Tuple(_) => unreachable!("the reader sends tuples only to bolts"),
+            Event::Tuples(_) => unreachable!("the reader sends tuples only to bolts"),
         };
         match &command {
             SpoutCommand::Activate => active = true,
