@@ -34,6 +34,9 @@ pub struct Shell {
     seen: Receiver<Vec<(Instant, Seen)>>,
     pending: VecDeque<(Instant, Seen)>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Drains stderr; joined once the child exited, so `stderr()` then
+    /// holds everything the child wrote.
+    stderr_thread: Option<std::thread::JoinHandle<()>>,
     /// The serializer in use.
     pub serializer: Serializer,
     /// The pid directory handed over in the handshake.
@@ -55,7 +58,7 @@ impl Shell {
         let mut stderr_pipe = child.stderr.take().expect("piped");
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let sink = stderr.clone();
-        std::thread::spawn(move || {
+        let stderr_thread = std::thread::spawn(move || {
             let mut chunk = [0u8; 8192];
             while let Ok(n) = std::io::Read::read(&mut stderr_pipe, &mut chunk) {
                 if n == 0 {
@@ -91,7 +94,17 @@ impl Shell {
         let pid_dir = std::env::temp_dir().join(format!("storm-wasm-pids-{}-{}", std::process::id(), child.id()));
         std::fs::create_dir_all(&pid_dir).expect("temp dir is writable");
         let stdin = Some(BufWriter::with_capacity(64 << 10, child.stdin.take().expect("piped")));
-        Shell { child, stdin, seen, pending: VecDeque::new(), stderr, serializer, pid_dir, buf: Vec::new() }
+        Shell {
+            child,
+            stdin,
+            seen,
+            pending: VecDeque::new(),
+            stderr,
+            stderr_thread: Some(stderr_thread),
+            serializer,
+            pid_dir,
+            buf: Vec::new(),
+        }
     }
 
     /// Starts `storm-wasm <kind> <plugin> --serializer …` plus `extra` args.
@@ -230,6 +243,9 @@ impl Shell {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait works") {
+                if let Some(t) = self.stderr_thread.take() {
+                    let _ = t.join();
+                }
                 return status;
             }
             if Instant::now() > deadline {
