@@ -27,3 +27,8 @@ for wasm in "$plugin_target"/wasm32-wasip2/release/*.wasm; do
     cp "$wasm" "$root/target/plugins/"
 done
 ls "$root/target/plugins" | sed 's/^/    target\/plugins\//' >&2
+
+# Python plugins (componentize-py), when the Python SDK's build script exists.
+if [[ -x "$root/scripts/build-python-plugins.sh" ]]; then
+    "$root/scripts/build-python-plugins.sh"
+fi

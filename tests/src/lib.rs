@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod driver;
+pub mod native_bolt;
 pub mod shell;
 
 use std::path::{Path, PathBuf};

@@ -42,6 +42,19 @@ enum Cmd {
         /// Only this serializer (default: both).
         #[arg(long, value_enum)]
         serializer: Option<Ser>,
+        /// Measure this multi-lang command instead of storm-wasm (e.g.
+        /// `python3 bolt.py`; `{serializer}` is replaced by json or msgpack).
+        #[arg(long)]
+        command: Option<String>,
+        /// A label for the first column (default: the plugin name).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// A pass-through bolt with no wasm, straight on the protocol (the
+    /// driver's ceiling when benchmarked with --command).
+    NativeBolt {
+        #[arg(long, value_enum, default_value_t = Ser::Json)]
+        serializer: Ser,
     },
 }
 
@@ -71,35 +84,61 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Bench { tuples, plugin, max_pending, host_arg, serializer } => {
+        Cmd::Bench { tuples, plugin, max_pending, host_arg, serializer, command, label } => {
             let serializers = match serializer {
                 Some(s) => vec![s.into()],
                 None => vec![Serializer::Json, Serializer::MessagePack],
             };
-            bench(tuples, &plugin, max_pending, &host_arg, &serializers)
+            let label = label.unwrap_or_else(|| plugin.clone());
+            bench(&Bench { tuples, plugin, max_pending, host_args: host_arg, command, label }, &serializers)
         }
+        Cmd::NativeBolt { serializer } => match storm_wasm_tests::native_bolt::run(serializer.into()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("native-bolt: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
-fn bench(
+struct Bench {
     tuples: usize,
-    plugin: &str,
+    plugin: String,
     max_pending: usize,
-    host_args: &[String],
-    serializers: &[Serializer],
-) -> ExitCode {
-    let path = if plugin.ends_with(".wasm") { PathBuf::from(plugin) } else { storm_wasm_tests::plugin(plugin) };
+    host_args: Vec<String>,
+    command: Option<String>,
+    label: String,
+}
+
+fn bench(b: &Bench, serializers: &[Serializer]) -> ExitCode {
     let values = vec![storm_wasm_tests::msgpack(&serde_json::json!(["snow white and the seven dwarfs", 42]))];
-    println!("| plugin | serializer | tuples | tuples/s | host CPU µs/tuple | p50 latency | p99 latency | RSS MiB |");
+    println!("| bolt | serializer | tuples | tuples/s | child CPU µs/tuple | p50 latency | p99 latency | RSS MiB |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     let mut ok = true;
     for &serializer in serializers {
-        let mut load = BoltLoad::storm_wasm(path.clone(), serializer, tuples, values.clone());
-        load.max_pending = max_pending;
-        load.command.extend(host_args.iter().cloned());
+        let ser = if serializer == Serializer::Json { "json" } else { "msgpack" };
+        let mut load = match &b.command {
+            Some(command) => {
+                let mut load = BoltLoad::storm_wasm(PathBuf::new(), serializer, b.tuples, values.clone());
+                load.command = command.replace("{serializer}", ser).split_whitespace().map(str::to_string).collect();
+                load
+            }
+            None => {
+                let path = if b.plugin.ends_with(".wasm") {
+                    PathBuf::from(&b.plugin)
+                } else {
+                    storm_wasm_tests::plugin(&b.plugin)
+                };
+                BoltLoad::storm_wasm(path, serializer, b.tuples, values.clone())
+            }
+        };
+        load.max_pending = b.max_pending;
+        load.command.extend(b.host_args.iter().cloned());
         let r = run_bolt(&load);
         println!(
-            "| {plugin} | {serializer:?} | {} | {:.0} | {} | {:.0} µs | {:.0} µs | {} |",
+            "| {} | {serializer:?} | {} | {:.0} | {} | {:.0} µs | {:.0} µs | {} |",
+            b.label,
             r.tuples,
             r.throughput(),
             r.cpu_us_per_tuple().map_or("n/a".into(), |c| format!("{c:.2}")),
