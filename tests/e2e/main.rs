@@ -5,6 +5,8 @@
 mod bad_input;
 mod bolt;
 mod load;
+mod python;
+mod sandbox;
 mod spout;
 
 use storm_multilang::Serializer;

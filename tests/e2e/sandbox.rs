@@ -1,0 +1,1 @@
+//! Hostile plugins: the sandbox and fault isolation (issue 4).
