@@ -34,6 +34,6 @@ cargo test --release --locked --workspace
 if [[ -f "$root/tests/storm/pom.xml" ]]; then
     need mvn "install Maven and a JDK 17 (apt-get install maven openjdk-17-jdk)"
     echo "==> Storm LocalCluster tests (Java)"
-    mvn -B -q -f "$root/tests/storm/pom.xml" verify
+    mvn -B -f "$root/tests/storm/pom.xml" verify
 fi
 echo "==> all tests passed"

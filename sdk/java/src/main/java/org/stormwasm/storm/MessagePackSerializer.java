@@ -90,7 +90,8 @@ public class MessagePackSerializer implements ISerializer {
         Map<String, Object> reply = readMap("the handshake reply {\"pid\": <int>}");
         Object pid = reply.get("pid");
         if (!(pid instanceof Number)) {
-            throw new IOException("Expected the subprocess to answer the handshake with {\"pid\": <int>}, got " + reply);
+            throw new IOException("Expected the subprocess to answer the handshake with {\"pid\": <int>}, got "
+                + reply);
         }
         return (Number) pid;
     }
@@ -128,7 +129,7 @@ public class MessagePackSerializer implements ISerializer {
         return ctx;
     }
 
-    /** Same shape as TopologyContext.groupingToJSONableMap: {"type": FIELDS|SHUFFLE|..., "fields": [...] for FIELDS}. */
+    /** Same shape as TopologyContext.groupingToJSONableMap: {"type": FIELDS|SHUFFLE|..., "fields": [..] if FIELDS}. */
     private static Map<String, Object> groupingMap(Grouping grouping) {
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("type", grouping.getSetField().toString());
@@ -155,7 +156,7 @@ public class MessagePackSerializer implements ISerializer {
         packer.flush();
     }
 
-    /** Writes {@code {command, id}}; {@code id} is {@code ""} for next/activate/deactivate, the message id otherwise. */
+    /** Writes {@code {command, id}}: {@code id} is {@code ""} for next/activate/deactivate, else the message id. */
     @Override
     public void writeSpoutMsg(SpoutMsg msg) throws IOException {
         packer.packMapHeader(2);
@@ -291,7 +292,8 @@ public class MessagePackSerializer implements ISerializer {
         try {
             if (!unpacker.hasNext()) {
                 throw new NoOutputException("Pipe to subprocess seems to be broken! The storm-wasm process closed its "
-                    + "stdout (it exited or crashed) while Storm was waiting for " + expected + ". No output read.\n"
+                    + "stdout (it exited, crashed or was stopped) while Storm was waiting for " + expected
+                    + ". No output read.\n"
                     + "Serializer Exception (MessagePack):\n");
             }
             format = unpacker.getNextFormat();

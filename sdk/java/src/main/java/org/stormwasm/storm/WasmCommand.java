@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds the command line Storm runs for a WebAssembly component: {@code <binary> bolt|spout <plugin> --serializer auto}.
+ * Builds the command line Storm runs for a WebAssembly component:
+ * {@code <binary> bolt|spout <plugin> --serializer auto}.
  *
  * <p>Both paths are made absolute because Storm starts the subprocess with {@link ProcessBuilder}: a command without a
  * {@code /} is searched only in the worker JVM's own PATH, and relative paths are resolved against the child's working
@@ -55,7 +56,8 @@ public final class WasmCommand {
             }
         }
         throw new IllegalStateException("Cannot find the storm-wasm host binary. Set the topology configuration key "
-            + BINARY_CONF + " (or the environment variable " + BINARY_ENV + " of the Storm worker) to its absolute path, "
+            + BINARY_CONF + " (or the environment variable " + BINARY_ENV + " of the Storm worker) to its "
+            + "absolute path, "
             + "or put an executable file named " + BINARY_NAME + " in a directory of the worker's PATH (PATH=" + path
             + ").");
     }

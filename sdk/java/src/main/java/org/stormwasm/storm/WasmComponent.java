@@ -184,11 +184,13 @@ public abstract class WasmComponent<T extends WasmComponent<T>> implements Seria
     private static IShellMetric newShellMetric(String className) {
         try {
             ClassLoader loader = Thread.currentThread().getContextClassLoader();
-            Class<?> type = Class.forName(className, true, loader != null ? loader : WasmComponent.class.getClassLoader());
+            loader = loader != null ? loader : WasmComponent.class.getClassLoader();
+            Class<?> type = Class.forName(className, true, loader);
             return (IShellMetric) type.getConstructor().newInstance();
         } catch (ReflectiveOperationException | ClassCastException e) {
             throw new IllegalStateException("Cannot create shell metric " + className
-                + " (it must implement org.apache.storm.metric.api.rpc.IShellMetric and have a public no-arg constructor)", e);
+                + " (it must implement org.apache.storm.metric.api.rpc.IShellMetric"
+                + " and have a public no-arg constructor)", e);
         }
     }
 

@@ -25,7 +25,8 @@ final class TestContexts {
         builder.setSpout("sentences", new WasmSpout("sentence_spout.wasm", "sentence"));
         builder.setBolt("split", new WasmBolt("split_sentence.wasm", "word").withStream("direct", true, "value"), 2)
             .shuffleGrouping("sentences");
-        builder.setBolt("count", new WasmBolt("word_count.wasm", "word", "count")).fieldsGrouping("split", new Fields("word"));
+        builder.setBolt("count", new WasmBolt("word_count.wasm", "word", "count"))
+            .fieldsGrouping("split", new Fields("word"));
         builder.setBolt("sink", new WasmBolt("sink.wasm")).directGrouping("split", "direct");
         return builder.createTopology();
     }
@@ -39,7 +40,8 @@ final class TestContexts {
         taskToComponent.put(4, "split");
         taskToComponent.put(5, "sink");
         Map<String, List<Integer>> componentToTasks = new TreeMap<>();
-        taskToComponent.forEach((task, comp) -> componentToTasks.computeIfAbsent(comp, c -> new ArrayList<>()).add(task));
+        taskToComponent.forEach((task, comp) ->
+            componentToTasks.computeIfAbsent(comp, c -> new ArrayList<>()).add(task));
         Map<String, Map<String, Fields>> streamFields = new HashMap<>();
         streamFields.put("sentences", Map.of("default", new Fields("sentence")));
         streamFields.put("split", Map.of("default", new Fields("word"), "direct", new Fields("value")));

@@ -68,7 +68,8 @@ class WasmCommandTest {
     @Test
     void aNonExecutableEnvBinaryIsReported() throws IOException {
         Path plain = Files.writeString(dir.resolve("plain"), "");
-        String message = messageOf(() -> WasmCommand.locateBinary(Map.of(), Map.of("STORM_WASM_BIN", plain.toString())));
+        String message = messageOf(() ->
+            WasmCommand.locateBinary(Map.of(), Map.of("STORM_WASM_BIN", plain.toString())));
         assertTrue(message.contains("is not executable"), message);
         assertTrue(message.contains("environment variable STORM_WASM_BIN"), message);
     }

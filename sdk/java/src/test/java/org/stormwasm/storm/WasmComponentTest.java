@@ -98,7 +98,8 @@ class WasmComponentTest {
     }
 
     private TopologyContext context() throws IOException {
-        return TestContexts.context(3, conf, codeDir.toString(), Files.createDirectories(dir.resolve("pids")).toString());
+        Path pidDir = Files.createDirectories(dir.resolve("pids"));
+        return TestContexts.context(3, conf, codeDir.toString(), pidDir.toString());
     }
 
     private List<String> recordedArgs() throws Exception {

@@ -29,7 +29,7 @@ import org.stormwasm.storm.WasmBolt;
  */
 @ExtendWith(JvmExitReporter.class)
 @Timeout(value = 150)
-class TestBoltIT {
+class FeederTestBoltIT {
     private static LocalCluster cluster;
 
     @BeforeAll

@@ -32,7 +32,8 @@ class FluxWordCountIT {
         Wasm.assumeConfigured();
         TopologyDef def = FluxParser.parseResource("/flux/word-count.yaml", false, true, new Properties(), true);
         assertEquals(List.of("sentences"), def.getSpouts().stream().map(s -> s.getId()).collect(Collectors.toList()));
-        assertEquals(List.of("split", "count"), def.getBolts().stream().map(b -> b.getId()).collect(Collectors.toList()));
+        assertEquals(List.of("split", "count"),
+            def.getBolts().stream().map(b -> b.getId()).collect(Collectors.toList()));
         Config conf = FluxBuilder.buildConfig(def);
         Wasm.common(conf);
         conf.put("sentence.spout.limit", LIMIT);
