@@ -7,6 +7,8 @@ pub mod bolt {
     wasmtime::component::bindgen!({
         world: "bolt",
         path: "../../wit",
+        // Host imports may trap: only when a plugin exceeds a limit.
+        imports: { default: trappable },
     });
 }
 
@@ -15,6 +17,7 @@ pub mod spout {
     wasmtime::component::bindgen!({
         world: "spout",
         path: "../../wit",
+        imports: { default: trappable },
         with: {
             "storm:plugin/types": super::bolt::storm::plugin::types,
             "storm:plugin/host": super::bolt::storm::plugin::host,

@@ -53,18 +53,86 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 256 << 10)]
     pub max_batch_bytes: usize,
 
-    /// CPU deadline of one call into the plugin, in milliseconds: a call
-    /// still running then is interrupted and its tuples fail.
-    #[arg(long, default_value_t = 10_000)]
+    /// CPU deadline of one call into the plugin, in milliseconds, plus
+    /// --deadline-per-tuple-ms per tuple of a batch: a call still running
+    /// then is interrupted, its tuples fail and the instance is replaced.
+    /// Conf: storm.wasm.deadline.ms.
+    #[arg(long, default_value_t = 2_000)]
     pub deadline_ms: u64,
 
+    /// Added to the deadline per tuple of a batch.
+    /// Conf: storm.wasm.deadline.per.tuple.ms.
+    #[arg(long, default_value_t = 100)]
+    pub deadline_per_tuple_ms: u64,
+
     /// Deadline of `prepare`/`open`, in milliseconds.
+    /// Conf: storm.wasm.start.deadline.ms.
     #[arg(long, default_value_t = 60_000)]
     pub start_deadline_ms: u64,
 
-    /// Most linear memory of the plugin instance, in MiB.
-    #[arg(long, default_value_t = 512)]
+    /// Total linear memory of the plugin instance, in MiB.
+    /// Conf: storm.wasm.max.memory.mb.
+    #[arg(long, default_value_t = 256)]
     pub max_memory_mib: u64,
+
+    /// Wasm stack of the plugin, in KiB. Conf: storm.wasm.max.stack.kb.
+    #[arg(long, default_value_t = 512)]
+    pub max_stack_kib: u64,
+
+    /// Bytes the plugin may hand the host in one call (emits, logs,
+    /// metrics); past it the call traps. Conf: storm.wasm.max.host.bytes.per.call.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_host_bytes_per_call: usize,
+
+    /// Emits in one call; past it the call traps.
+    /// Conf: storm.wasm.max.emits.per.call.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_emits_per_call: usize,
+
+    /// Longest plugin log line passed on (longer ones are cut).
+    /// Conf: storm.wasm.log.max.line.bytes.
+    #[arg(long, default_value_t = 16 << 10)]
+    pub max_log_line_bytes: usize,
+
+    /// Plugin log lines per second passed on (the rest are dropped and
+    /// counted). Conf: storm.wasm.log.lines.per.sec.
+    #[arg(long, default_value_t = 200)]
+    pub log_lines_per_sec: u32,
+
+    /// Traps in a row, with no call succeeding in between, before the host
+    /// exits (a plugin broken for every input). Conf: storm.wasm.max.consecutive.traps.
+    #[arg(long, default_value_t = 5)]
+    pub max_consecutive_traps: u32,
+
+    /// Dead-letter a tuple after this many failures of the same content:
+    /// ack it and emit (source, stream, values, error) on --poison-stream.
+    /// Off by default. Conf: storm.wasm.poison.after.
+    #[arg(long)]
+    pub poison_after: Option<u32>,
+
+    /// The dead-letter stream (declare it on the Java side).
+    /// Conf: storm.wasm.poison.stream.
+    #[arg(long, default_value = "dead_letter")]
+    pub poison_stream: String,
+
+    /// A metric, registered on the Java side, counting dead-lettered tuples.
+    /// Conf: storm.wasm.poison.metric.
+    #[arg(long)]
+    pub poison_metric: Option<String>,
+
+    /// Mount a host directory read-only into the plugin: `PATH` (same path
+    /// inside) or `HOST:GUEST`. Repeatable. Conf: storm.wasm.grant.dirs.
+    #[arg(long)]
+    pub grant_dir: Vec<String>,
+
+    /// Pass an environment variable to the plugin, by name. Repeatable.
+    /// Conf: storm.wasm.grant.env.
+    #[arg(long)]
+    pub grant_env: Vec<String>,
+
+    /// Turn CPU deadlines off (only to measure what they cost).
+    #[arg(long)]
+    pub no_deadlines: bool,
 
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -78,6 +146,13 @@ pub struct RunArgs {
 pub struct CompileArgs {
     /// The plugin to compile.
     pub plugin: PathBuf,
+    /// The wasm stack the tasks will run with, in KiB (it is part of the
+    /// compiled code: compile with the value the tasks use).
+    #[arg(long, default_value_t = 512)]
+    pub max_stack_kib: u64,
+    /// Compile for tasks that run with --no-deadlines.
+    #[arg(long)]
+    pub no_deadlines: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
     #[command(flatten)]

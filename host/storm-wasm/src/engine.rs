@@ -20,15 +20,16 @@ use crate::state::HostState;
 /// How often the epoch ticks: the granularity of CPU deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// The engine every storm-wasm process uses.
-pub fn new_engine() -> Result<Engine> {
+/// The engine every storm-wasm process uses. The stack size and whether
+/// deadlines are on are part of the compiled code (and of the cache key).
+pub fn new_engine(max_stack: usize, deadlines: bool) -> Result<Engine> {
     let mut config = Config::new();
     // No component-model async on the hot path: it makes every call do task
     // bookkeeping (measured 3-4x dearer per call with it on).
     config.concurrency_support(false);
     // Deadlines per call: a spinning plugin is interrupted, the host goes on.
-    config.epoch_interruption(true);
-    config.max_wasm_stack(1 << 20);
+    config.epoch_interruption(deadlines);
+    config.max_wasm_stack(max_stack);
     Engine::new(&config).map_err(anyhow::Error::from).context("cannot configure wasmtime")
 }
 
@@ -146,7 +147,7 @@ fn read_component(path: &Path) -> Result<Vec<u8>> {
 
 /// `storm-wasm compile`: fills the cache and checks the world.
 pub fn compile_only(args: &CompileArgs) -> Result<()> {
-    let engine = new_engine()?;
+    let engine = new_engine((args.max_stack_kib as usize) << 10, !args.no_deadlines)?;
     let wasm = read_component(&args.plugin)?;
     let started = Instant::now();
     let (component, source) = compile(&engine, &wasm, &args.cache)?;

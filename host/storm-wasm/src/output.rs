@@ -57,6 +57,16 @@ impl Output {
         Ok(())
     }
 
+    /// Queues messages already encoded with this serializer.
+    pub fn send_encoded(&self, frames: &[u8]) -> io::Result<()> {
+        let mut inner = self.lock();
+        inner.buf.extend_from_slice(frames);
+        if inner.buf.len() >= FLUSH_AT {
+            inner.flush()?;
+        }
+        Ok(())
+    }
+
     /// Queues one message and writes everything queued.
     pub fn send_now(&self, msg: &Outgoing<'_>) -> Result<(), SendError> {
         let mut inner = self.lock();

@@ -1,7 +1,9 @@
 //! What a plugin instance can reach: the store data behind every host import.
 //!
-//! Host imports never return a wasmtime error for a plugin's mistake (that
-//! would trap and poison the instance); they return the WIT `result` and log.
+//! A plugin's mistake (an anchor to a tuple no longer in flight, values that
+//! are not a list) comes back as the WIT `result`, so the plugin can handle
+//! it. Only an exceeded limit traps: the plugin is then out of control and
+//! its instance is replaced.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
@@ -10,17 +12,14 @@ use std::time::Duration;
 use rustc_hash::FxHashSet;
 use storm_multilang::{msgpack, Emit, LogLevel, Outgoing, Serializer};
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{bolt, spout, LogLevel as WitLevel};
+use crate::limits::Limits;
 use crate::logging::PLUGIN_TARGET;
-use crate::output::{Output, SendError};
+use crate::output::Output;
+use crate::sandbox::{CallBudget, LogRate, MemoryLimiter};
 use crate::stdio::Capture;
-
-/// Longest log line passed on; the rest is cut (Storm's log handler and the
-/// worker log are not meant for megabytes per line).
-const MAX_LOG_LINE: usize = 16 << 10;
 
 /// How long an emit waits for Storm's task-id reply before giving up.
 const TASK_IDS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -32,6 +31,8 @@ pub struct TaskIo {
     pub output: Arc<Output>,
     /// The plugin's file name, for messages.
     pub plugin: String,
+    /// The limits in force.
+    pub limits: Arc<Limits>,
     /// Bolt inputs handed to the plugin and not yet acked or failed.
     pub in_flight: FxHashSet<String>,
     /// Storm's replies to emits that asked for task ids, in order.
@@ -40,20 +41,64 @@ pub struct TaskIo {
     pub stdout: Capture,
     /// The plugin's stderr.
     pub stderr: Capture,
+    /// Bolt calls: emits, acks and fails held until the call returns, so a
+    /// call that traps leaves no trace in Storm and can be retried.
+    staged: Option<Vec<u8>>,
+    /// Ids acked or failed during the staged call.
+    resolved_in_call: Vec<String>,
+    /// Part of the call's output already went to Storm (an emit that waited
+    /// for task ids): the call can no longer be retried.
+    pub committed: bool,
+    budget: CallBudget,
+    log_rate: LogRate,
     warned_direct_json: bool,
 }
 
 impl TaskIo {
     /// Task state writing to `output`.
-    pub fn new(output: Arc<Output>, plugin: String, task_ids: Receiver<Vec<i32>>) -> Self {
+    pub fn new(output: Arc<Output>, plugin: String, limits: Arc<Limits>, task_ids: Receiver<Vec<i32>>) -> Self {
         TaskIo {
             output,
             plugin,
+            log_rate: LogRate::new(limits.log_lines_per_sec),
+            limits,
             in_flight: FxHashSet::default(),
             task_ids,
             stdout: Capture::default(),
             stderr: Capture::default(),
+            staged: None,
+            resolved_in_call: Vec::new(),
+            committed: false,
+            budget: CallBudget::default(),
             warned_direct_json: false,
+        }
+    }
+
+    /// Before each call: a fresh budget; with `stage`, output is held back
+    /// until [`commit_call`](Self::commit_call).
+    pub fn begin_call(&mut self, stage: bool) {
+        self.budget.reset();
+        self.committed = false;
+        self.resolved_in_call.clear();
+        self.staged = if stage { Some(Vec::new()) } else { None };
+    }
+
+    /// The call returned: its output goes to Storm.
+    pub fn commit_call(&mut self) {
+        if let Some(staged) = self.staged.take() {
+            if let Err(e) = self.output.send_encoded(&staged) {
+                tracing::error!("cannot write to Storm: {e}");
+            }
+        }
+        self.resolved_in_call.clear();
+    }
+
+    /// The call trapped: its held output is dropped and the tuples it acked
+    /// or failed are in flight again.
+    pub fn discard_call(&mut self) {
+        self.staged = None;
+        for id in self.resolved_in_call.drain(..) {
+            self.in_flight.insert(id);
         }
     }
 
@@ -74,9 +119,21 @@ impl TaskIo {
         err
     }
 
-    /// A log line from the plugin: to Storm, and to stderr at debug.
+    /// A log line about the plugin: to Storm, and to stderr at debug. Cut to
+    /// the line limit and rate-limited.
     pub fn plugin_log(&mut self, level: LogLevel, message: &str) {
-        let message = truncate(message, MAX_LOG_LINE);
+        if !self.log_rate.allow() {
+            return;
+        }
+        if self.log_rate.dropped > 0 {
+            let dropped = std::mem::take(&mut self.log_rate.dropped);
+            let note = format!(
+                "{dropped} log lines of plugin {} dropped (over {}/s, storm.wasm.log.lines.per.sec)",
+                self.plugin, self.limits.log_lines_per_sec
+            );
+            let _ = self.output.log(LogLevel::Warn, &note);
+        }
+        let message = truncate(message, self.limits.max_log_line);
         tracing::debug!(target: PLUGIN_TARGET, plugin = %self.plugin, "{message}");
         if let Err(e) = self.output.log(level, &message) {
             tracing::warn!("cannot send a plugin log line to Storm: {e}");
@@ -92,6 +149,14 @@ impl TaskIo {
         }
     }
 
+    /// Sends, or holds while a bolt call is staged.
+    fn send(&mut self, msg: &Outgoing<'_>) -> Result<(), String> {
+        match self.staged.as_mut() {
+            Some(buf) => self.output.serializer().encode(msg, buf).map_err(|e| e.to_string()),
+            None => self.output.send(msg).map_err(|e| e.to_string()),
+        }
+    }
+
     fn emit(&mut self, emit: Emit<'_>) -> Result<Option<Vec<i32>>, String> {
         check_values(emit.values)?;
         if emit.direct_task.is_some() && self.output.serializer() == Serializer::Json && !self.warned_direct_json {
@@ -100,16 +165,18 @@ impl TaskIo {
                 "direct emit under Storm's JSON serializer: Storm 2.6 to 2.8 die on it (Integer/Long cast in JsonSerializer); use topology.multilang.serializer org.stormwasm.storm.MessagePackSerializer"
             );
         }
-        let need = emit.need_task_ids;
-        if need {
-            // A reply left over from an emit that timed out would answer this one.
-            while self.task_ids.try_recv().is_ok() {}
+        if !emit.need_task_ids {
+            return self.send(&Outgoing::Emit(emit)).map(|()| None);
         }
-        self.output.send(&Outgoing::Emit(emit)).map_err(send_error)?;
-        if !need {
-            return Ok(None);
+        // Storm must see this emit now to answer it: what the call held
+        // back goes first, and the call can no longer be undone.
+        if let Some(staged) = self.staged.as_mut().map(std::mem::take) {
+            self.output.send_encoded(&staged).map_err(|e| e.to_string())?;
+            self.committed = true;
         }
-        self.output.flush().map_err(|e| format!("cannot write to Storm: {e}"))?;
+        // A reply left over from an emit that timed out would answer this one.
+        while self.task_ids.try_recv().is_ok() {}
+        self.output.send_now(&Outgoing::Emit(emit)).map_err(|e| e.to_string())?;
         match self.task_ids.recv_timeout(TASK_IDS_TIMEOUT) {
             Ok(ids) => Ok(Some(ids)),
             Err(RecvTimeoutError::Timeout) => {
@@ -126,13 +193,15 @@ impl TaskIo {
                 if ack { "ack" } else { "fail" }
             ));
         }
-        let msg = if ack { Outgoing::Ack(id) } else { Outgoing::Fail(id) };
-        self.output.send(&msg).map_err(send_error)
+        if self.staged.is_some() {
+            self.resolved_in_call.push(id.to_string());
+        }
+        self.send(&if ack { Outgoing::Ack(id) } else { Outgoing::Fail(id) })
     }
-}
 
-fn send_error(e: SendError) -> String {
-    e.to_string()
+    fn spend(&mut self, bytes: usize, emit: bool) -> wasmtime::Result<()> {
+        self.budget.spend(&self.limits, bytes, emit)
+    }
 }
 
 /// The values of an emit must be exactly one MessagePack array: Storm's
@@ -157,24 +226,25 @@ fn truncate(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     format!("{}… ({} bytes cut)", &s[..cut], s.len() - cut).into()
 }
 
+fn anchors_len(anchors: &[String]) -> usize {
+    anchors.iter().map(String::len).sum()
+}
+
 /// The data of a plugin's wasmtime store.
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    /// Memory and instance limits, checked by wasmtime.
-    pub limits: StoreLimits,
+    /// Total memory of the instance.
+    pub memory: MemoryLimiter,
     /// The task.
     pub io: TaskIo,
 }
 
 impl HostState {
-    /// A fresh sandbox for one instance: no files, no network, no
-    /// environment, no stdin; stdout and stderr captured.
-    pub fn new(io: TaskIo, max_memory_bytes: usize) -> Self {
-        let wasi = WasiCtx::builder().stdout(io.stdout.clone()).stderr(io.stderr.clone()).build();
-        let limits =
-            StoreLimitsBuilder::new().memory_size(max_memory_bytes).instances(32).tables(64).memories(32).build();
-        HostState { wasi, table: ResourceTable::new(), limits, io }
+    /// A fresh sandbox for one instance (`wasi` from [`sandbox::wasi_ctx`]).
+    pub fn new(io: TaskIo, wasi: WasiCtx) -> Self {
+        let memory = MemoryLimiter::new(io.limits.max_memory);
+        HostState { wasi, table: ResourceTable::new(), memory, io }
     }
 }
 
@@ -187,7 +257,8 @@ impl WasiView for HostState {
 impl bolt::storm::plugin::types::Host for HostState {}
 
 impl bolt::storm::plugin::host::Host for HostState {
-    fn log(&mut self, level: WitLevel, message: String) {
+    fn log(&mut self, level: WitLevel, message: String) -> wasmtime::Result<()> {
+        self.io.spend(message.len(), false)?;
         let level = match level {
             WitLevel::Trace => LogLevel::Trace,
             WitLevel::Debug => LogLevel::Debug,
@@ -196,34 +267,49 @@ impl bolt::storm::plugin::host::Host for HostState {
             WitLevel::Error => LogLevel::Error,
         };
         self.io.plugin_log(level, &message);
+        Ok(())
     }
 
-    fn report_error(&mut self, message: String) {
-        let msg = format!("plugin {}: {}", self.io.plugin, truncate(&message, MAX_LOG_LINE));
+    fn report_error(&mut self, message: String) -> wasmtime::Result<()> {
+        self.io.spend(message.len(), false)?;
+        if !self.io.log_rate.allow() {
+            return Ok(());
+        }
+        let msg = format!("plugin {}: {}", self.io.plugin, truncate(&message, self.io.limits.max_log_line));
         tracing::debug!(target: PLUGIN_TARGET, "{msg}");
         if let Err(e) = self.io.output.send(&Outgoing::Error(&msg)) {
             tracing::warn!("cannot report the plugin's error to Storm: {e}");
         }
+        Ok(())
     }
 
-    fn metrics(&mut self, name: String, params: Vec<u8>) {
+    fn metrics(&mut self, name: String, params: Vec<u8>) -> wasmtime::Result<()> {
+        self.io.spend(name.len() + params.len(), false)?;
         if msgpack::value_len(&params) != Ok(params.len()) {
             self.io.plugin_log(
                 LogLevel::Warn,
                 &format!("metric {name} dropped: its params are not one MessagePack value"),
             );
-            return;
+            return Ok(());
         }
         if let Err(e) = self.io.output.send(&Outgoing::Metrics { name: &name, params: &params }) {
             self.io.plugin_log(LogLevel::Warn, &format!("metric {name} dropped: {e}"));
         }
+        Ok(())
     }
 }
 
 impl bolt::storm::plugin::bolt_output::Host for HostState {
-    fn emit(&mut self, stream_id: String, anchors: Vec<String>, values: Vec<u8>) -> Result<(), String> {
-        self.io.check_anchors(&anchors)?;
-        self.io.emit(Emit { stream: &stream_id, anchors: &anchors, values: &values, ..Emit::default() }).map(drop)
+    fn emit(
+        &mut self,
+        stream_id: String,
+        anchors: Vec<String>,
+        values: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.io.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
+        Ok(self.io.check_anchors(&anchors).and_then(|()| {
+            self.io.emit(Emit { stream: &stream_id, anchors: &anchors, values: &values, ..Emit::default() }).map(drop)
+        }))
     }
 
     fn emit_with_task_ids(
@@ -231,11 +317,13 @@ impl bolt::storm::plugin::bolt_output::Host for HostState {
         stream_id: String,
         anchors: Vec<String>,
         values: Vec<u8>,
-    ) -> Result<Vec<i32>, String> {
-        self.io.check_anchors(&anchors)?;
-        let emit =
-            Emit { stream: &stream_id, anchors: &anchors, values: &values, need_task_ids: true, ..Emit::default() };
-        Ok(self.io.emit(emit)?.unwrap_or_default())
+    ) -> wasmtime::Result<Result<Vec<i32>, String>> {
+        self.io.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
+        Ok(self.io.check_anchors(&anchors).and_then(|()| {
+            let emit =
+                Emit { stream: &stream_id, anchors: &anchors, values: &values, need_task_ids: true, ..Emit::default() };
+            Ok(self.io.emit(emit)?.unwrap_or_default())
+        }))
     }
 
     fn emit_direct(
@@ -244,27 +332,41 @@ impl bolt::storm::plugin::bolt_output::Host for HostState {
         stream_id: String,
         anchors: Vec<String>,
         values: Vec<u8>,
-    ) -> Result<(), String> {
-        self.io.check_anchors(&anchors)?;
-        let emit =
-            Emit { stream: &stream_id, anchors: &anchors, values: &values, direct_task: Some(task), ..Emit::default() };
-        self.io.emit(emit).map(drop)
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.io.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
+        Ok(self.io.check_anchors(&anchors).and_then(|()| {
+            let emit = Emit {
+                stream: &stream_id,
+                anchors: &anchors,
+                values: &values,
+                direct_task: Some(task),
+                ..Emit::default()
+            };
+            self.io.emit(emit).map(drop)
+        }))
     }
 
-    fn ack(&mut self, id: String) -> Result<(), String> {
-        self.io.resolve(&id, true)
+    fn ack(&mut self, id: String) -> wasmtime::Result<Result<(), String>> {
+        self.io.spend(id.len(), false)?;
+        Ok(self.io.resolve(&id, true))
     }
 
-    fn fail(&mut self, id: String) -> Result<(), String> {
-        self.io.resolve(&id, false)
+    fn fail(&mut self, id: String) -> wasmtime::Result<Result<(), String>> {
+        self.io.spend(id.len(), false)?;
+        Ok(self.io.resolve(&id, false))
     }
 }
 
 impl spout::storm::plugin::spout_output::Host for HostState {
-    fn emit(&mut self, stream_id: String, message_id: Option<String>, values: Vec<u8>) -> Result<(), String> {
-        self.io
-            .emit(Emit { stream: &stream_id, message_id: message_id.as_deref(), values: &values, ..Emit::default() })
-            .map(drop)
+    fn emit(
+        &mut self,
+        stream_id: String,
+        message_id: Option<String>,
+        values: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.io.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
+        let emit = Emit { stream: &stream_id, message_id: message_id.as_deref(), values: &values, ..Emit::default() };
+        Ok(self.io.emit(emit).map(drop))
     }
 
     fn emit_with_task_ids(
@@ -272,7 +374,8 @@ impl spout::storm::plugin::spout_output::Host for HostState {
         stream_id: String,
         message_id: Option<String>,
         values: Vec<u8>,
-    ) -> Result<Vec<i32>, String> {
+    ) -> wasmtime::Result<Result<Vec<i32>, String>> {
+        self.io.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
         let emit = Emit {
             stream: &stream_id,
             message_id: message_id.as_deref(),
@@ -280,7 +383,7 @@ impl spout::storm::plugin::spout_output::Host for HostState {
             need_task_ids: true,
             ..Emit::default()
         };
-        Ok(self.io.emit(emit)?.unwrap_or_default())
+        Ok(self.io.emit(emit).map(Option::unwrap_or_default))
     }
 
     fn emit_direct(
@@ -289,7 +392,8 @@ impl spout::storm::plugin::spout_output::Host for HostState {
         stream_id: String,
         message_id: Option<String>,
         values: Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.io.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
         let emit = Emit {
             stream: &stream_id,
             message_id: message_id.as_deref(),
@@ -297,6 +401,6 @@ impl spout::storm::plugin::spout_output::Host for HostState {
             direct_task: Some(task),
             ..Emit::default()
         };
-        self.io.emit(emit).map(drop)
+        Ok(self.io.emit(emit).map(drop))
     }
 }

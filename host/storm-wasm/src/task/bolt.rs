@@ -1,16 +1,24 @@
 //! The bolt loop: batches of tuples into the plugin, outcomes back to Storm.
+//!
+//! A call's emits, acks and fails are held until it returns. When it traps,
+//! nothing of it reached Storm, so the batch is retried tuple by tuple on a
+//! fresh instance: only the tuple that traps alone fails.
 
 use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, TryRecvError};
 
-use storm_multilang::{BoltTuple, LogLevel, Outgoing};
+use rustc_hash::{FxHashMap, FxHasher};
+use storm_multilang::{BoltTuple, Emit, LogLevel, Outgoing};
 use wasmtime::Store;
 
-use super::{fatal_plugin, fatal_protocol, recv, trap_cause, Event, Task};
+use super::{fatal_plugin, fatal_protocol, recv, start_instance, trap_cause, Event, Restarts, Task};
 use crate::bindings::bolt::Bolt;
 use crate::bindings::{Input, Outcome};
 use crate::engine::{deadline_ticks, Prepared};
+use crate::limits::Poison;
+use crate::logging::PLUGIN_TARGET;
 use crate::state::{HostState, TaskIo};
 
 struct Instance {
@@ -18,36 +26,41 @@ struct Instance {
     bolt: Bolt,
 }
 
-/// Instantiates the plugin and runs `prepare`. On failure the task state is
-/// handed back with the reason.
-fn start(task: &Task, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
+impl Instance {
+    fn io(&mut self) -> &mut TaskIo {
+        &mut self.store.data_mut().io
+    }
+}
+
+/// Instantiates the plugin and runs `prepare`, retrying with backoff.
+fn start(task: &Task, mut io: TaskIo, restarts: &mut Restarts) -> Result<Instance, String> {
     let Prepared::Bolt(pre) = &*task.plugin.prepared else { unreachable!("a bolt task loads the bolt world") };
-    let mut store = Store::new(&task.engine, task.new_state(io));
-    store.limiter(|s| &mut s.limits);
-    store.set_epoch_deadline(deadline_ticks(task.limits.start_deadline));
-    let result = pre.instantiate(&mut store).and_then(|bolt| {
-        bolt.storm_plugin_bolt_guest().call_prepare(&mut store, &task.conf, &task.context).map(|r| (bolt, r))
-    });
-    let stderr = store.data_mut().io.drain_stdio(true);
-    match result {
-        Ok((bolt, Ok(()))) => Ok(Instance { store, bolt }),
-        Ok((_, Err(reason))) => Err((store.into_data().io, format!("prepare returned an error: {reason}"))),
-        Err(e) => {
-            Err((store.into_data().io, format!("prepare {}", trap_cause(&e, &stderr, task.limits.start_deadline))))
+    loop {
+        let started = start_instance(task, io, "prepare", |store| {
+            let bolt = pre.instantiate(&mut *store)?;
+            let prepared = bolt.storm_plugin_bolt_guest().call_prepare(&mut *store, &task.conf, &task.context)?;
+            Ok((bolt, prepared))
+        });
+        match started {
+            Ok((store, bolt)) => return Ok(Instance { store, bolt }),
+            Err((back, reason)) => {
+                tracing::error!(target: PLUGIN_TARGET, "plugin {} cannot start: {reason}", task.plugin.name);
+                restarts.failed(&task.limits, &task.plugin.name, &reason)?;
+                io = back;
+            }
         }
     }
 }
 
 pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode {
     let output = io.output.clone();
-    let mut instance = match start(task, io) {
+    let mut restarts = Restarts::default();
+    let mut instance = match start(task, io, &mut restarts) {
         Ok(i) => i,
-        Err((_, reason)) => {
-            return fatal_plugin(&output, &format!("plugin {} cannot start: {reason}", task.plugin.name))
-        }
+        Err(reason) => return fatal_plugin(&output, &reason),
     };
+    let mut poison = PoisonTracker::new(task.limits.poison.clone());
     let mut queue: VecDeque<BoltTuple> = VecDeque::new();
-    let mut batch: Vec<BoltTuple> = Vec::with_capacity(task.limits.max_batch);
     // A control event is acted on only once the tuples before it are done.
     let mut control: Option<Event> = None;
     let (mut tuples_done, mut batches) = (0u64, 0u64);
@@ -60,6 +73,8 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
                         tuples = tuples_done,
                         batches,
                         mean_batch = format!("{:.1}", tuples_done as f64 / batches.max(1) as f64),
+                        memory_peak_mib = instance.store.data().memory.peak >> 20,
+                        dead_lettered = poison.dead_lettered,
                         "Storm closed stdin; exiting"
                     );
                     return ExitCode::SUCCESS;
@@ -75,10 +90,17 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        let mut batch = Vec::with_capacity(task.limits.max_batch.min(queue.len()));
         let mut bytes = 0;
         while let Some(t) = queue.pop_front() {
             bytes += t.values.len();
-            batch.push(t);
+            batch.push(Input {
+                id: t.id,
+                source_component: t.comp.unwrap_or_default(),
+                source_task: t.task,
+                stream_id: t.stream,
+                values: t.values,
+            });
             if batch.len() >= task.limits.max_batch || bytes >= task.limits.max_batch_bytes {
                 break;
             }
@@ -88,7 +110,7 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
         }
         tuples_done += batch.len() as u64;
         batches += 1;
-        instance = match execute(task, instance, &mut batch) {
+        instance = match process(task, instance, batch, &[], &mut restarts, &mut poison) {
             Ok(i) => i,
             Err(reason) => return fatal_plugin(&output, &reason),
         };
@@ -98,40 +120,80 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
     }
 }
 
-/// Runs one batch. A trap fails every tuple the instance held and replaces
-/// the instance; only a plugin that cannot be restarted is an error.
-fn execute(task: &Task, mut instance: Instance, batch: &mut Vec<BoltTuple>) -> Result<Instance, String> {
-    let inputs: Vec<Input> = batch
-        .drain(..)
-        .map(|t| Input {
-            id: t.id,
-            source_component: t.comp.unwrap_or_default(),
-            source_task: t.task,
-            stream_id: t.stream,
-            values: t.values,
-        })
-        .collect();
-    let store = &mut instance.store;
-    for input in &inputs {
-        store.data_mut().io.in_flight.insert(input.id.clone());
+/// Runs one batch. On a trap the instance is replaced and the batch retried
+/// tuple by tuple (a batch of one fails); `Err` only when the plugin cannot
+/// be restarted or traps on every call. `waiting` are tuples of an earlier
+/// batch still to be retried: in flight, but not held by this instance.
+fn process(
+    task: &Task,
+    mut inst: Instance,
+    batch: Vec<Input>,
+    waiting: &[Input],
+    restarts: &mut Restarts,
+    poison: &mut PoisonTracker,
+) -> Result<Instance, String> {
+    let io = inst.io();
+    for input in &batch {
+        io.in_flight.insert(input.id.clone());
     }
-    store.set_epoch_deadline(deadline_ticks(task.limits.deadline));
-    let result = instance.bolt.storm_plugin_bolt_guest().call_execute(&mut *store, &inputs);
-    let io = &mut store.data_mut().io;
-    let stderr = io.drain_stdio(false);
-    match result {
+    io.begin_call(true);
+    let deadline = task.limits.call_deadline(batch.len());
+    inst.store.set_epoch_deadline(deadline_ticks(deadline));
+    let result = inst.bolt.storm_plugin_bolt_guest().call_execute(&mut inst.store, &batch);
+    let stderr = inst.io().drain_stdio(false);
+    let err = match result {
         Ok(outcomes) => {
-            apply_outcomes(io, &inputs, outcomes);
-            Ok(instance)
+            let io = inst.io();
+            io.commit_call();
+            apply_outcomes(io, &batch, outcomes, poison);
+            restarts.succeeded();
+            return Ok(inst);
         }
-        Err(e) => {
-            let cause = trap_cause(&e, &stderr, task.limits.deadline);
-            restart_after_trap(task, instance, &cause, inputs.len())
+        Err(e) => e,
+    };
+    let cause = trap_cause(&err, &stderr, deadline, &inst.store.data().memory);
+    let io = inst.io();
+    let retry = batch.len() > 1 && !io.committed;
+    io.discard_call();
+    let mut io = inst.store.into_data().io;
+    // Tuples the dead instance kept to ack later are lost with it.
+    let kept: Vec<String> =
+        io.in_flight.iter().filter(|id| !batch.iter().chain(waiting).any(|i| &i.id == *id)).cloned().collect();
+    for id in &kept {
+        io.in_flight.remove(id);
+        let _ = io.output.send(&Outgoing::Fail(id));
+    }
+    let what = if retry {
+        format!("retrying its batch of {} tuple by tuple", batch.len())
+    } else {
+        format!(
+            "failing {}",
+            if batch.len() == 1 { format!("tuple {}", batch[0].id) } else { format!("{} tuples", batch.len()) }
+        )
+    };
+    let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
+    let message = format!("plugin {} {cause}; {what}{kept_note}; restarting it", task.plugin.name);
+    // Storm gets it as `error` (worker log and UI); its log gets no copy.
+    tracing::error!(target: PLUGIN_TARGET, "{message}");
+    let _ = io.output.send(&Outgoing::Error(&message));
+    let _ = io.output.flush();
+    restarts.failed(&task.limits, &task.plugin.name, &cause)?;
+    let mut inst = start(task, io, restarts)?;
+    if retry {
+        let mut rest: VecDeque<Input> = batch.into();
+        while let Some(input) = rest.pop_front() {
+            inst = process(task, inst, vec![input], rest.make_contiguous(), restarts, poison)?;
+        }
+    } else {
+        let first_line = cause.lines().next().unwrap_or_default().to_string();
+        for input in &batch {
+            fail_tuple(inst.io(), input, &first_line, poison);
         }
     }
+    Ok(inst)
 }
 
-fn apply_outcomes(io: &mut TaskIo, inputs: &[Input], outcomes: Vec<Outcome>) {
+fn apply_outcomes(io: &mut TaskIo, inputs: &[Input], outcomes: Vec<Outcome>, poison: &mut PoisonTracker) {
     if outcomes.len() != inputs.len() {
         let msg = format!(
             "the plugin returned {} outcomes for {} tuples; the missing ones fail",
@@ -143,41 +205,99 @@ fn apply_outcomes(io: &mut TaskIo, inputs: &[Input], outcomes: Vec<Outcome>) {
     let mut outcomes = outcomes.into_iter();
     for input in inputs {
         let tick = input.source_task == -1 && input.stream_id == "__tick";
-        let outcome = outcomes.next().unwrap_or_else(|| Outcome::Fail("no outcome returned".into()));
-        let ack = match outcome {
-            Outcome::Ack => true,
-            Outcome::Fail(reason) => {
-                io.plugin_log(LogLevel::Warn, &format!("tuple {} failed: {reason}", input.id));
-                false
-            }
+        match outcomes.next().unwrap_or_else(|| Outcome::Fail("no outcome returned".into())) {
+            Outcome::Ack => ack_tuple(io, &input.id),
             // Storm keeps every tick in its pending map until acked.
-            Outcome::Pending if tick => true,
-            Outcome::Pending => continue,
-        };
-        if !io.in_flight.remove(&input.id) {
-            // Already acked or failed through bolt-output during the call.
-            continue;
-        }
-        let msg = if ack { Outgoing::Ack(&input.id) } else { Outgoing::Fail(&input.id) };
-        if let Err(e) = io.output.send(&msg) {
-            tracing::error!("cannot send the outcome of tuple {}: {e}", input.id);
+            Outcome::Pending if tick => ack_tuple(io, &input.id),
+            Outcome::Pending => {}
+            Outcome::Fail(reason) => {
+                if io.in_flight.contains(&input.id) {
+                    io.plugin_log(LogLevel::Warn, &format!("tuple {} failed: {reason}", input.id));
+                }
+                fail_tuple(io, input, &reason, poison);
+            }
         }
     }
 }
 
-fn restart_after_trap(task: &Task, instance: Instance, cause: &str, batch_len: usize) -> Result<Instance, String> {
-    let mut io = instance.store.into_data().io;
-    // The instance is gone, and with it whatever it meant to ack later.
-    let held: Vec<String> = io.in_flight.drain().collect();
-    for id in &held {
-        let _ = io.output.send(&Outgoing::Fail(id));
+fn ack_tuple(io: &mut TaskIo, id: &str) {
+    // Not in flight: already acked or failed through bolt-output.
+    if io.in_flight.remove(id) {
+        if let Err(e) = io.output.send(&Outgoing::Ack(id)) {
+            tracing::error!("cannot ack tuple {id}: {e}");
+        }
     }
-    let message = format!(
-        "plugin {} {cause}; failed {} tuples ({batch_len} in the batch), restarting it",
-        task.plugin.name,
-        held.len()
+}
+
+/// Fails a tuple, or dead-letters it when its content failed too often.
+fn fail_tuple(io: &mut TaskIo, input: &Input, reason: &str, poison: &mut PoisonTracker) {
+    if !io.in_flight.remove(&input.id) {
+        return;
+    }
+    let Some(policy) = poison.failed(input) else {
+        if let Err(e) = io.output.send(&Outgoing::Fail(&input.id)) {
+            tracing::error!("cannot fail tuple {}: {e}", input.id);
+        }
+        return;
+    };
+    let values = dead_letter_values(input, reason);
+    let anchors = [input.id.clone()];
+    let emit = Emit { stream: &policy.stream, anchors: &anchors, values: &values, ..Emit::default() };
+    let _ = io.output.send(&Outgoing::Emit(emit));
+    let _ = io.output.send(&Outgoing::Ack(&input.id));
+    if let Some(metric) = &policy.metric {
+        let _ = io.output.send(&Outgoing::Metrics { name: metric, params: &[0x01] });
+    }
+    let msg = format!(
+        "tuple {} from {}/{} failed {} times with the same content; sent to stream {} and acked: {reason}",
+        input.id, input.source_component, input.stream_id, policy.after, policy.stream
     );
-    tracing::error!("{message}");
-    let _ = io.output.send(&Outgoing::Error(&message));
-    start(task, io).map_err(|(_, reason)| format!("plugin {} cannot restart after a trap: {reason}", task.plugin.name))
+    io.plugin_log(LogLevel::Warn, &msg);
+}
+
+/// `[source, stream, values, error]`, with the original values as a list.
+fn dead_letter_values(input: &Input, reason: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.values.len() + reason.len() + 64);
+    rmp::encode::write_array_len(&mut out, 4).expect("Vec write");
+    rmp::encode::write_str(&mut out, &input.source_component).expect("Vec write");
+    rmp::encode::write_str(&mut out, &input.stream_id).expect("Vec write");
+    out.extend_from_slice(&input.values);
+    rmp::encode::write_str(&mut out, reason).expect("Vec write");
+    out
+}
+
+/// Counts failures per tuple content (source, stream, values).
+struct PoisonTracker {
+    policy: Option<Poison>,
+    failures: FxHashMap<u64, u32>,
+    dead_lettered: u64,
+}
+
+/// Contents remembered at most; past it the counts start over (a bound on
+/// memory, at the price of a few more replays).
+const MAX_TRACKED: usize = 100_000;
+
+impl PoisonTracker {
+    fn new(policy: Option<Poison>) -> Self {
+        PoisonTracker { policy, failures: FxHashMap::default(), dead_lettered: 0 }
+    }
+
+    /// Counts a failure; the policy when this one is to be dead-lettered.
+    fn failed(&mut self, input: &Input) -> Option<Poison> {
+        let policy = self.policy.as_ref()?;
+        let mut h = FxHasher::default();
+        (&input.source_component, &input.stream_id, &input.values).hash(&mut h);
+        let key = h.finish();
+        if self.failures.len() >= MAX_TRACKED {
+            self.failures.clear();
+        }
+        let count = self.failures.entry(key).or_insert(0);
+        *count += 1;
+        if *count < policy.after {
+            return None;
+        }
+        self.failures.remove(&key);
+        self.dead_lettered += 1;
+        Some(policy.clone())
+    }
 }

@@ -20,12 +20,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use storm_multilang::{BoltTuple, Handshake, Incoming, MessageReader, Outgoing, ReadError, Serializer, SpoutCommand};
-use wasmtime::Engine;
+use wasmtime::{Engine, Store};
 
 use crate::bindings::Context;
 use crate::cli::{RunArgs, SerializerArg};
-use crate::engine::{self, Plugin, World};
+use crate::engine::{self, deadline_ticks, Plugin, World};
+use crate::limits::{self, Grants, Limits};
 use crate::output::Output;
+use crate::sandbox::{self, MemoryLimiter};
 use crate::state::{HostState, TaskIo};
 use crate::{logging, EXIT_FAILURE, EXIT_PLUGIN, EXIT_PROTOCOL};
 
@@ -44,43 +46,33 @@ pub(crate) enum Event {
     Fatal(String),
 }
 
-/// Settings of the plugin loop, from the command line.
-pub(crate) struct Limits {
-    pub max_batch: usize,
-    pub max_batch_bytes: usize,
-    pub deadline: Duration,
-    pub start_deadline: Duration,
-    pub max_memory: usize,
-}
-
 /// What a task needs to (re)create plugin instances.
 pub(crate) struct Task {
     pub engine: Engine,
     pub plugin: Plugin,
     pub conf: Vec<u8>,
     pub context: Context,
-    pub limits: Limits,
-}
-
-impl Task {
-    fn new_state(&self, io: TaskIo) -> HostState {
-        HostState::new(io, self.limits.max_memory)
-    }
+    pub limits: Arc<Limits>,
+    pub grants: Grants,
 }
 
 /// Runs `storm-wasm bolt|spout`.
 pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     logging::init(&args.log);
-    let engine = match engine::new_engine() {
-        Ok(e) => e,
-        Err(e) => return fail(EXIT_FAILURE, &format!("{e:#}")),
+    let mut limits = Limits::from_args(&args);
+    let mut grants = limits::grants_from_args(&args);
+    let load = |limits: &Limits| -> Result<(Engine, Plugin), ExitCode> {
+        let engine = engine::new_engine(limits.max_stack, limits.deadlines)
+            .map_err(|e| fail(EXIT_FAILURE, &format!("{e:#}")))?;
+        let plugin =
+            engine::load(&engine, &args.plugin, kind, &args.cache).map_err(|e| fail(EXIT_PLUGIN, &format!("{e:#}")))?;
+        Ok((engine, plugin))
     };
     // Compile before the handshake: Storm is still starting up meanwhile.
-    let plugin = match engine::load(&engine, &args.plugin, kind, &args.cache) {
-        Ok(p) => p,
-        Err(e) => return fail(EXIT_PLUGIN, &format!("{e:#}")),
+    let (mut engine, mut plugin) = match load(&limits) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
-    engine::start_epoch_ticker(&engine);
 
     let mut reader = match args.serializer {
         SerializerArg::Json => MessageReader::new(io::stdin(), Serializer::Json),
@@ -103,9 +95,36 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     if let Err(e) = output.send_now(&Outgoing::Pid(std::process::id())) {
         return fail(EXIT_FAILURE, &format!("cannot answer the handshake: {e}"));
     }
+
+    // The component's conf may change the limits (and the engine with them).
+    let compiled_with = (limits.max_stack, limits.deadlines);
+    let conf = rmpv::decode::read_value(&mut &handshake.conf[..]).unwrap_or(rmpv::Value::Nil);
+    for warning in limits.apply_conf(&conf, &mut grants) {
+        tracing::warn!("{warning}");
+    }
+    if (limits.max_stack, limits.deadlines) != compiled_with {
+        (engine, plugin) = match load(&limits) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+    }
+    if limits.deadlines {
+        engine::start_epoch_ticker(&engine);
+    }
     tracing::info!(
         plugin = %plugin.name, hash = %plugin.hash, task = handshake.task_id, component = %handshake.component_id, ?serializer,
         "{} started", match kind { World::Bolt => "bolt", World::Spout => "spout" }
+    );
+    tracing::info!(
+        "sandbox of {}: memory {} MiB, deadline {} ms + {} ms per tuple, stack {} KiB, {} bytes and {} emits per call, grants: {}",
+        plugin.name,
+        limits.max_memory >> 20,
+        limits.deadline.as_millis(),
+        limits.deadline_per_tuple.as_millis(),
+        limits.max_stack >> 10,
+        limits.max_host_bytes_per_call,
+        limits.max_emits_per_call,
+        sandbox::describe_grants(&grants)
     );
 
     let (events_tx, events) = mpsc::channel();
@@ -116,6 +135,7 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
         .spawn(move || read_storm(reader, kind, reader_output, events_tx, task_ids_tx))
         .expect("cannot start the reader thread");
 
+    let limits = Arc::new(limits);
     let task = Task {
         engine,
         context: Context {
@@ -125,15 +145,10 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
         },
         conf: handshake.conf,
         plugin,
-        limits: Limits {
-            max_batch: args.max_batch as usize,
-            max_batch_bytes: args.max_batch_bytes,
-            deadline: Duration::from_millis(args.deadline_ms),
-            start_deadline: Duration::from_millis(args.start_deadline_ms),
-            max_memory: (args.max_memory_mib as usize).saturating_mul(1 << 20),
-        },
+        limits: limits.clone(),
+        grants,
     };
-    let io = TaskIo::new(output.clone(), task.plugin.name.clone(), task_ids);
+    let io = TaskIo::new(output.clone(), task.plugin.name.clone(), limits, task_ids);
     let code = match kind {
         World::Bolt => bolt::run(&task, io, events),
         World::Spout => spout::run(&task, io, events),
@@ -184,10 +199,11 @@ fn read_storm(
             (_, Err(e)) => Some(Event::Fatal(e.to_string())),
         };
         // Tuples go first: a later control event must not overtake them.
-        if !tuples.is_empty() && (event.is_some() || tuples.len() >= HANDOVER || !reader.has_buffered_message()) {
-            if events.send(Event::Tuples(std::mem::take(&mut tuples))).is_err() {
-                return;
-            }
+        if !tuples.is_empty()
+            && (event.is_some() || tuples.len() >= HANDOVER || !reader.has_buffered_message())
+            && events.send(Event::Tuples(std::mem::take(&mut tuples))).is_err()
+        {
+            return;
         }
         let Some(event) = event else { continue };
         let last = !matches!(event, Event::Spout(_));
@@ -227,23 +243,93 @@ fn fail(code: u8, message: &str) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Formats a trap or host error with the plugin's last stderr lines (a Rust
-/// panic message lands there) and says what it was.
-pub(crate) fn trap_cause(err: &wasmtime::Error, stderr: &[String], deadline: Duration) -> String {
+/// Says what went wrong in a call: a deadline, the memory limit, another
+/// limit, a trap, with the plugin's last stderr lines (a Rust panic message
+/// lands there) and the wasm backtrace.
+pub(crate) fn trap_cause(
+    err: &wasmtime::Error,
+    stderr: &[String],
+    deadline: Duration,
+    memory: &MemoryLimiter,
+) -> String {
     let mut cause = match err.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => format!("exceeded its CPU deadline of {} ms", deadline.as_millis()),
+        Some(wasmtime::Trap::Interrupt) => {
+            format!("exceeded its CPU deadline of {} ms (storm.wasm.deadline.ms)", deadline.as_millis())
+        }
+        Some(wasmtime::Trap::StackOverflow) => "overflowed its stack (storm.wasm.max.stack.kb)".to_string(),
+        Some(trap) if memory.refused => {
+            format!("ran out of memory ({trap}): its limit is {} MiB (storm.wasm.max.memory.mb)", memory.cap() >> 20)
+        }
         Some(trap) => format!("trapped: {trap}"),
-        None => format!("failed: {err}"),
+        None => format!("{err:#}"),
     };
-    let panic: Vec<&String> = stderr.iter().rev().take(3).collect();
-    if !panic.is_empty() {
+    let last: Vec<&str> = stderr.iter().rev().take(3).rev().map(String::as_str).collect();
+    if !last.is_empty() {
         cause.push_str(" | stderr: ");
-        cause.push_str(&panic.into_iter().rev().map(String::as_str).collect::<Vec<_>>().join(" / "));
+        cause.push_str(&last.join(" / "));
     }
     if let Some(bt) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
-        cause.push_str(&format!("\nwasm backtrace:\n{bt}"));
+        cause.push_str(&format!("\n{bt}"));
     }
     cause
+}
+
+/// Consecutive failed calls (traps, failed starts) and the backoff between
+/// restarts: a plugin broken for every input stops the task with a clear
+/// message instead of spinning.
+#[derive(Default)]
+pub(crate) struct Restarts {
+    consecutive: u32,
+}
+
+impl Restarts {
+    /// A call went through.
+    pub fn succeeded(&mut self) {
+        self.consecutive = 0;
+    }
+
+    /// A call trapped or a start failed: waits before the next attempt, or
+    /// gives up with `Err` when there were too many in a row.
+    pub fn failed(&mut self, limits: &Limits, plugin: &str, cause: &str) -> Result<(), String> {
+        self.consecutive += 1;
+        if self.consecutive > limits.max_consecutive_traps {
+            return Err(format!(
+                "plugin {plugin} failed {} times in a row (storm.wasm.max.consecutive.traps = {}); giving up. Last: {cause}",
+                self.consecutive, limits.max_consecutive_traps
+            ));
+        }
+        let backoff = Duration::from_millis(10u64 << (self.consecutive - 1).min(7));
+        std::thread::sleep(backoff);
+        Ok(())
+    }
+}
+
+/// Creates a store for one instance and runs `init` (instantiate + prepare
+/// or open) in it. On failure the task state comes back with the reason.
+pub(crate) fn start_instance<G>(
+    task: &Task,
+    io: TaskIo,
+    what: &str,
+    init: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<(G, Result<(), String>)>,
+) -> Result<(Store<HostState>, G), (TaskIo, String)> {
+    let state = match sandbox::wasi_ctx(&task.grants, &io.stdout, &io.stderr) {
+        Ok(wasi) => HostState::new(io, wasi),
+        Err(e) => return Err((io, format!("{e:#}"))),
+    };
+    let mut store = Store::new(&task.engine, state);
+    store.limiter(|s| &mut s.memory);
+    store.set_epoch_deadline(deadline_ticks(task.limits.start_deadline));
+    store.data_mut().io.begin_call(false);
+    let result = init(&mut store);
+    let stderr = store.data_mut().io.drain_stdio(true);
+    match result {
+        Ok((guest, Ok(()))) => Ok((store, guest)),
+        Ok((_, Err(reason))) => Err((store.into_data().io, format!("{what} returned an error: {reason}"))),
+        Err(e) => {
+            let cause = trap_cause(&e, &stderr, task.limits.start_deadline, &store.data().memory);
+            Err((store.into_data().io, format!("{what} {cause}")))
+        }
+    }
 }
 
 /// Reports a fatal protocol problem to Storm and stderr.
@@ -252,7 +338,7 @@ pub(crate) fn fatal_protocol(output: &Output, message: &str) -> ExitCode {
     fail(EXIT_PROTOCOL, message)
 }
 
-/// A plugin that cannot start: say why and stop.
+/// A plugin that cannot go on: say why and stop.
 pub(crate) fn fatal_plugin(output: &Output, message: &str) -> ExitCode {
     let _ = output.send_now(&Outgoing::Error(&format!("storm-wasm: {message}")));
     fail(EXIT_PLUGIN, message)

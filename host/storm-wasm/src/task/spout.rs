@@ -7,9 +7,10 @@ use std::sync::mpsc::Receiver;
 use storm_multilang::{LogLevel, Outgoing, SpoutCommand};
 use wasmtime::Store;
 
-use super::{fatal_plugin, fatal_protocol, recv, trap_cause, Event, Task};
+use super::{fatal_plugin, fatal_protocol, recv, start_instance, trap_cause, Event, Restarts, Task};
 use crate::bindings::spout::Spout;
 use crate::engine::{deadline_ticks, Prepared};
+use crate::logging::PLUGIN_TARGET;
 use crate::state::{HostState, TaskIo};
 
 struct Instance {
@@ -17,29 +18,37 @@ struct Instance {
     spout: Spout,
 }
 
-fn start(task: &Task, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
+/// Instantiates the plugin and runs `open` (and `activate` when the
+/// topology is active), retrying with backoff.
+fn start(task: &Task, mut io: TaskIo, active: bool, restarts: &mut Restarts) -> Result<Instance, String> {
     let Prepared::Spout(pre) = &*task.plugin.prepared else { unreachable!("a spout task loads the spout world") };
-    let mut store = Store::new(&task.engine, task.new_state(io));
-    store.limiter(|s| &mut s.limits);
-    store.set_epoch_deadline(deadline_ticks(task.limits.start_deadline));
-    let result = pre.instantiate(&mut store).and_then(|spout| {
-        spout.storm_plugin_spout_guest().call_open(&mut store, &task.conf, &task.context).map(|r| (spout, r))
-    });
-    let stderr = store.data_mut().io.drain_stdio(true);
-    match result {
-        Ok((spout, Ok(()))) => Ok(Instance { store, spout }),
-        Ok((_, Err(reason))) => Err((store.into_data().io, format!("open returned an error: {reason}"))),
-        Err(e) => Err((store.into_data().io, format!("open {}", trap_cause(&e, &stderr, task.limits.start_deadline)))),
+    loop {
+        let started = start_instance(task, io, "open", |store| {
+            let spout = pre.instantiate(&mut *store)?;
+            let guest = spout.storm_plugin_spout_guest();
+            let opened = guest.call_open(&mut *store, &task.conf, &task.context)?;
+            if opened.is_ok() && active {
+                guest.call_activate(&mut *store)?;
+            }
+            Ok((spout, opened))
+        });
+        match started {
+            Ok((store, spout)) => return Ok(Instance { store, spout }),
+            Err((back, reason)) => {
+                tracing::error!(target: PLUGIN_TARGET, "plugin {} cannot start: {reason}", task.plugin.name);
+                restarts.failed(&task.limits, &task.plugin.name, &reason)?;
+                io = back;
+            }
+        }
     }
 }
 
 pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode {
     let output = io.output.clone();
-    let mut instance = match start(task, io) {
+    let mut restarts = Restarts::default();
+    let mut instance = match start(task, io, false, &mut restarts) {
         Ok(i) => i,
-        Err((_, reason)) => {
-            return fatal_plugin(&output, &format!("plugin {} cannot start: {reason}", task.plugin.name))
-        }
+        Err(reason) => return fatal_plugin(&output, &reason),
     };
     let mut active = false;
     loop {
@@ -55,6 +64,7 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
             _ => {}
         }
         let store = &mut instance.store;
+        store.data_mut().io.begin_call(false);
         store.set_epoch_deadline(deadline_ticks(task.limits.deadline));
         let guest = instance.spout.storm_plugin_spout_guest();
         let result = match &command {
@@ -64,14 +74,25 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
             SpoutCommand::Activate => guest.call_activate(&mut *store).map(Ok),
             SpoutCommand::Deactivate => guest.call_deactivate(&mut *store).map(Ok),
         };
-        let io = &mut store.data_mut().io;
-        let stderr = io.drain_stdio(false);
+        let stderr = store.data_mut().io.drain_stdio(false);
         match result {
-            Ok(Ok(())) => {}
-            Ok(Err(reason)) => io.plugin_log(LogLevel::Warn, &format!("next_tuple returned an error: {reason}")),
+            Ok(Ok(())) => restarts.succeeded(),
+            Ok(Err(reason)) => {
+                restarts.succeeded();
+                store.data_mut().io.plugin_log(LogLevel::Warn, &format!("next_tuple returned an error: {reason}"));
+            }
             Err(e) => {
-                let cause = trap_cause(&e, &stderr, task.limits.deadline);
-                instance = match restart_after_trap(task, instance, &cause, &command, active) {
+                let cause = trap_cause(&e, &stderr, task.limits.deadline, &store.data().memory);
+                let io = instance.store.into_data().io;
+                let message = format!("plugin {} {cause} (during {command:?}); restarting it", task.plugin.name);
+                // Storm gets it as `error` (worker log and UI); its log gets no copy.
+                tracing::error!(target: PLUGIN_TARGET, "{message}");
+                let _ = io.output.send(&Outgoing::Error(&message));
+                let _ = io.output.flush();
+                let restarted = restarts
+                    .failed(&task.limits, &task.plugin.name, &cause)
+                    .and_then(|()| start(task, io, active, &mut restarts));
+                instance = match restarted {
                     Ok(i) => i,
                     Err(reason) => return fatal_plugin(&output, &reason),
                 };
@@ -83,28 +104,4 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
             return fatal_protocol(&output, &format!("cannot write to Storm: {e}"));
         }
     }
-}
-
-fn restart_after_trap(
-    task: &Task,
-    instance: Instance,
-    cause: &str,
-    command: &SpoutCommand,
-    active: bool,
-) -> Result<Instance, String> {
-    let io = instance.store.into_data().io;
-    let message = format!("plugin {} {cause} (during {command:?}); restarting it", task.plugin.name);
-    tracing::error!("{message}");
-    let _ = io.output.send(&Outgoing::Error(&message));
-    let mut instance = start(task, io)
-        .map_err(|(_, reason)| format!("plugin {} cannot restart after a trap: {reason}", task.plugin.name))?;
-    if active {
-        // The new instance has not been told the topology is active.
-        instance.store.set_epoch_deadline(deadline_ticks(task.limits.deadline));
-        let spout = instance.spout.storm_plugin_spout_guest();
-        if let Err(e) = spout.call_activate(&mut instance.store) {
-            return Err(format!("plugin {} traps in activate after a restart: {e}", task.plugin.name));
-        }
-    }
-    Ok(instance)
 }
