@@ -31,6 +31,23 @@ export STORM_WASM_CACHE_DIR="$target_dir/test-compile-cache"
 echo "==> Rust tests"
 cargo test --release --locked --workspace
 
+echo "==> fuzzing both decoders (a short run; cargo fuzz on nightly)"
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+fuzz_corpus="$target_dir/fuzz-corpus"
+for fuzz_target in decode_json decode_msgpack; do
+    mkdir -p "$fuzz_corpus/$fuzz_target"
+    fuzz_log="$target_dir/fuzz-$fuzz_target.log"
+    if ! CARGO_TARGET_DIR="$target_dir/fuzz" cargo +nightly fuzz run --fuzz-dir host/protocol/fuzz -O "$fuzz_target" \
+        "$fuzz_corpus/$fuzz_target" "host/protocol/fuzz/seeds/$fuzz_target" -- \
+        -max_total_time="${STORM_WASM_FUZZ_SECONDS:-15}" -max_len=4096 >"$fuzz_log" 2>&1; then
+        tail -60 "$fuzz_log" >&2
+        echo "fuzzing $fuzz_target failed (crash input under host/protocol/fuzz/artifacts/)" >&2
+        exit 1
+    fi
+    echo "    $fuzz_target: $(grep -E '^Done' "$fuzz_log")"
+done
+
 if [[ -f "$root/tests/storm/pom.xml" ]]; then
     need mvn "install Maven and a JDK 17 (apt-get install maven openjdk-17-jdk)"
     echo "==> Storm LocalCluster tests (Java)"
