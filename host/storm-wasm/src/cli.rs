@@ -25,6 +25,9 @@ pub enum Command {
     Bolt(RunArgs),
     /// Run a spout plugin as the subprocess of a Storm ShellSpout.
     Spout(RunArgs),
+    /// Run a whole topology of WASM plugins in this process, with Storm's
+    /// semantics and no JVM (local mode). The topology is a Flux YAML file.
+    Run(crate::worker::RunTopologyArgs),
     /// Compile a plugin into the compile cache and check it against the
     /// storm:plugin contract (run it at deploy time so tasks start fast).
     Compile(CompileArgs),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _, Result};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
+use wasmtime_wasi::WasiView;
 
 use crate::bindings::{bolt, spout};
 use crate::cache::{self, CompileCache, Source};
@@ -64,33 +65,57 @@ pub enum World {
 }
 
 /// A plugin compiled, type-checked against its world and ready to
-/// instantiate (cheaply, as often as a trap requires).
-pub enum Prepared {
+/// instantiate (cheaply, as often as a trap requires). `T` is the data of
+/// the stores it runs in: [`HostState`] under Storm, the native worker's own
+/// state in local mode.
+pub enum Prepared<T: 'static = HostState> {
     /// A bolt.
-    Bolt(bolt::BoltPre<HostState>),
+    Bolt(bolt::BoltPre<T>),
     /// A spout.
-    Spout(spout::SpoutPre<HostState>),
+    Spout(spout::SpoutPre<T>),
+}
+
+/// What a store's data must provide for a plugin to link: WASI and every
+/// storm:plugin import.
+pub trait PluginHost:
+    WasiView
+    + bolt::storm::plugin::types::Host
+    + bolt::storm::plugin::host::Host
+    + bolt::storm::plugin::bolt_output::Host
+    + spout::storm::plugin::spout_output::Host
+    + 'static
+{
+}
+
+impl<T> PluginHost for T where
+    T: WasiView
+        + bolt::storm::plugin::types::Host
+        + bolt::storm::plugin::host::Host
+        + bolt::storm::plugin::bolt_output::Host
+        + spout::storm::plugin::spout_output::Host
+        + 'static
+{
 }
 
 /// A loaded plugin.
-pub struct Plugin {
+pub struct Plugin<T: 'static = HostState> {
     /// Its file name.
     pub name: String,
     /// The first bytes of its SHA-256, as logged.
     pub hash: String,
     /// Ready to instantiate.
-    pub prepared: Arc<Prepared>,
+    pub prepared: Arc<Prepared<T>>,
 }
 
 /// Reads, compiles (or loads from the cache) and links a plugin.
-pub fn load(engine: &Engine, path: &Path, world: World, cache: &CacheArgs) -> Result<Plugin> {
+pub fn load<T: PluginHost>(engine: &Engine, path: &Path, world: World, cache: &CacheArgs) -> Result<Plugin<T>> {
     let started = Instant::now();
     let wasm = read_component(path)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
     let hash = cache::content_hash(&wasm);
     let (component, source) =
         compile(engine, &wasm, cache).with_context(|| format!("cannot compile {}", path.display()))?;
-    let prepared = link(engine, &component, world).with_context(|| {
+    let prepared = link::<T>(engine, &component, world).with_context(|| {
         format!(
             "{} does not fit the storm:plugin {world:?} world (is it a {}?)",
             path.display(),
@@ -111,8 +136,8 @@ fn compile(engine: &Engine, wasm: &[u8], cache: &CacheArgs) -> Result<(Component
     }
 }
 
-fn link(engine: &Engine, component: &Component, world: World) -> Result<Prepared> {
-    let mut linker: Linker<HostState> = Linker::new(engine);
+fn link<T: PluginHost>(engine: &Engine, component: &Component, world: World) -> Result<Prepared<T>> {
+    let mut linker: Linker<T> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     Ok(match world {
         World::Bolt => {
@@ -151,12 +176,12 @@ pub fn compile_only(args: &CompileArgs) -> Result<()> {
     let wasm = read_component(&args.plugin)?;
     let started = Instant::now();
     let (component, source) = compile(&engine, &wasm, &args.cache)?;
-    let world = if link(&engine, &component, World::Bolt).is_ok() {
+    let world = if link::<HostState>(&engine, &component, World::Bolt).is_ok() {
         "bolt"
-    } else if link(&engine, &component, World::Spout).is_ok() {
+    } else if link::<HostState>(&engine, &component, World::Spout).is_ok() {
         "spout"
     } else {
-        link(&engine, &component, World::Bolt).context("it is neither a storm:plugin bolt nor a spout")?;
+        link::<HostState>(&engine, &component, World::Bolt).context("it is neither a storm:plugin bolt nor a spout")?;
         unreachable!()
     };
     let dir =

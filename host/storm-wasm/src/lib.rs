@@ -14,8 +14,9 @@ mod logging;
 pub mod output;
 pub mod sandbox;
 pub mod state;
-mod stdio;
+pub mod stdio;
 mod task;
+pub mod worker;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Bolt(args) => task::run(task::Kind::Bolt, args),
         Command::Spout(args) => task::run(task::Kind::Spout, args),
+        Command::Run(args) => worker::run(args),
         Command::Compile(args) => {
             logging::init_stderr_only(&args.log);
             match engine::compile_only(&args) {

@@ -4,7 +4,7 @@
 //! it may read clocks and random numbers. Grants add read-only directories
 //! and named environment variables.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use wasmtime::ResourceLimiter;
@@ -164,4 +164,30 @@ pub fn describe_grants(grants: &Grants) -> String {
         parts.push(format!("env {name}{set}"));
     }
     parts.join(", ")
+}
+
+/// Says what went wrong in a call: a deadline, the memory limit, another
+/// limit, a trap, with the plugin's last stderr lines (a Rust panic message
+/// lands there) and the wasm backtrace.
+pub fn trap_cause(err: &wasmtime::Error, stderr: &[String], deadline: Duration, memory: &MemoryLimiter) -> String {
+    let mut cause = match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => {
+            format!("exceeded its CPU deadline of {} ms (storm.wasm.deadline.ms)", deadline.as_millis())
+        }
+        Some(wasmtime::Trap::StackOverflow) => "overflowed its stack (storm.wasm.max.stack.kb)".to_string(),
+        Some(trap) if memory.refused => {
+            format!("ran out of memory ({trap}): its limit is {} MiB (storm.wasm.max.memory.mb)", memory.cap() >> 20)
+        }
+        Some(trap) => format!("trapped: {trap}"),
+        None => format!("{err:#}"),
+    };
+    let last: Vec<&str> = stderr.iter().rev().take(3).rev().map(String::as_str).collect();
+    if !last.is_empty() {
+        cause.push_str(" | stderr: ");
+        cause.push_str(&last.join(" / "));
+    }
+    if let Some(bt) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
+        cause.push_str(&format!("\n{bt}"));
+    }
+    cause
 }

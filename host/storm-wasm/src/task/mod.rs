@@ -27,7 +27,8 @@ use crate::cli::{RunArgs, SerializerArg};
 use crate::engine::{self, deadline_ticks, Plugin, World};
 use crate::limits::{self, Grants, Limits};
 use crate::output::Output;
-use crate::sandbox::{self, MemoryLimiter};
+use crate::sandbox;
+pub(crate) use crate::sandbox::trap_cause;
 use crate::state::{HostState, TaskIo};
 use crate::{logging, EXIT_FAILURE, EXIT_PLUGIN, EXIT_PROTOCOL};
 
@@ -241,37 +242,6 @@ fn fail(code: u8, message: &str) -> ExitCode {
     eprintln!("storm-wasm: {message}");
     let _ = io::Write::flush(&mut io::stderr());
     ExitCode::from(code)
-}
-
-/// Says what went wrong in a call: a deadline, the memory limit, another
-/// limit, a trap, with the plugin's last stderr lines (a Rust panic message
-/// lands there) and the wasm backtrace.
-pub(crate) fn trap_cause(
-    err: &wasmtime::Error,
-    stderr: &[String],
-    deadline: Duration,
-    memory: &MemoryLimiter,
-) -> String {
-    let mut cause = match err.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => {
-            format!("exceeded its CPU deadline of {} ms (storm.wasm.deadline.ms)", deadline.as_millis())
-        }
-        Some(wasmtime::Trap::StackOverflow) => "overflowed its stack (storm.wasm.max.stack.kb)".to_string(),
-        Some(trap) if memory.refused => {
-            format!("ran out of memory ({trap}): its limit is {} MiB (storm.wasm.max.memory.mb)", memory.cap() >> 20)
-        }
-        Some(trap) => format!("trapped: {trap}"),
-        None => format!("{err:#}"),
-    };
-    let last: Vec<&str> = stderr.iter().rev().take(3).rev().map(String::as_str).collect();
-    if !last.is_empty() {
-        cause.push_str(" | stderr: ");
-        cause.push_str(&last.join(" / "));
-    }
-    if let Some(bt) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
-        cause.push_str(&format!("\n{bt}"));
-    }
-    cause
 }
 
 /// Consecutive failed calls (traps, failed starts) and the backoff between

@@ -1,0 +1,1 @@
+//! The native worker (`storm-wasm run`): owned by the native worker work (issue 6).
