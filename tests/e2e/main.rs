@@ -8,6 +8,7 @@ mod load;
 mod python;
 mod sandbox;
 mod spout;
+mod swap;
 mod worker;
 
 use storm_multilang::Serializer;

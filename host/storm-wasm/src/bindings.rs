@@ -26,3 +26,15 @@ pub mod spout {
 }
 
 pub use bolt::storm::plugin::types::{Context, Input, LogLevel, Outcome};
+
+/// The optional `lifecycle` export, looked up per component: a plugin
+/// without it links all the same and starts fresh on a swap.
+pub mod lifecycle {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        inline: "package storm:host-only; world lifecycle-only { export storm:plugin/lifecycle@0.1.0; }",
+        world: "storm:host-only/lifecycle-only",
+    });
+
+    pub use exports::storm::plugin::lifecycle::{Guest as Lifecycle, GuestIndices as LifecycleIndices};
+}

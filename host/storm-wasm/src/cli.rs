@@ -133,6 +133,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub grant_env: Vec<String>,
 
+    /// Look up a relative plugin name in this directory (`split_sentence`
+    /// means DIR/split_sentence.wasm).
+    #[arg(long)]
+    pub plugins_dir: Option<PathBuf>,
+
+    /// Do not watch the plugin file for new versions (hot swap is on by
+    /// default: publish a new version by writing it next to the old one and
+    /// renaming it into place).
+    #[arg(long)]
+    pub no_watch: bool,
+
     /// Turn CPU deadlines off (only to measure what they cost).
     #[arg(long)]
     pub no_deadlines: bool,
@@ -163,7 +174,7 @@ pub struct CompileArgs {
 }
 
 /// Where compiled plugins are kept.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct CacheArgs {
     /// Directory of compiled plugins, shared by every task on the machine.
     /// Default: $XDG_CACHE_HOME/storm-wasm, else ~/.cache/storm-wasm, else

@@ -107,10 +107,29 @@ pub struct Plugin<T: 'static = HostState> {
     pub prepared: Arc<Prepared<T>>,
 }
 
+impl<T> Clone for Plugin<T> {
+    fn clone(&self) -> Self {
+        Plugin { name: self.name.clone(), hash: self.hash.clone(), prepared: self.prepared.clone() }
+    }
+}
+
 /// Reads, compiles (or loads from the cache) and links a plugin.
 pub fn load<T: PluginHost>(engine: &Engine, path: &Path, world: World, cache: &CacheArgs) -> Result<Plugin<T>> {
-    let started = Instant::now();
     let wasm = read_component(path)?;
+    load_wasm(engine, path, wasm, world, cache)
+}
+
+/// Compiles (or loads from the cache) and links the plugin `wasm`, read
+/// from `path`.
+pub fn load_wasm<T: PluginHost>(
+    engine: &Engine,
+    path: &Path,
+    wasm: Vec<u8>,
+    world: World,
+    cache: &CacheArgs,
+) -> Result<Plugin<T>> {
+    let started = Instant::now();
+    check_component(path, &wasm)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
     let hash = cache::content_hash(&wasm);
     let (component, source) =
@@ -155,13 +174,18 @@ fn link<T: PluginHost>(engine: &Engine, component: &Component, world: World) -> 
 
 /// Reads a file and checks that it is a component, with errors that say
 /// what to do.
-fn read_component(path: &Path) -> Result<Vec<u8>> {
+pub fn read_component(path: &Path) -> Result<Vec<u8>> {
     let wasm = std::fs::read(path).with_context(|| {
         let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
         format!("cannot read the plugin {} (working directory: {cwd}); give an absolute path", path.display())
     })?;
+    check_component(path, &wasm)?;
+    Ok(wasm)
+}
+
+fn check_component(path: &Path, wasm: &[u8]) -> Result<()> {
     match wasm.get(0..8) {
-        Some([0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00]) => Ok(wasm),
+        Some([0, b'a', b's', b'm', 0x0d, 0x00, 0x01, 0x00]) => Ok(()),
         Some([0, b'a', b's', b'm', 0x01, 0x00, 0x00, 0x00]) => bail!(
             "{} is a core WebAssembly module, not a component: build the plugin with `--target wasm32-wasip2` (or wrap it with `wasm-tools component new`)",
             path.display()

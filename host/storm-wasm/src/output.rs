@@ -70,8 +70,19 @@ impl Output {
     /// Queues one message and writes everything queued.
     pub fn send_now(&self, msg: &Outgoing<'_>) -> Result<(), SendError> {
         let mut inner = self.lock();
-        self.serializer.encode(msg, &mut inner.buf)?;
+        // Log lines first: a spout's cycle ends at its `sync`, and what
+        // happened in the cycle belongs in it.
         self.append_host_logs(&mut inner);
+        self.serializer.encode(msg, &mut inner.buf)?;
+        inner.flush()?;
+        Ok(())
+    }
+
+    /// Writes one message on its own: the handshake reply, which must be the
+    /// first thing Storm reads (log lines wait for the next write).
+    pub fn send_first(&self, msg: &Outgoing<'_>) -> Result<(), SendError> {
+        let mut inner = self.lock();
+        self.serializer.encode(msg, &mut inner.buf)?;
         inner.flush()?;
         Ok(())
     }

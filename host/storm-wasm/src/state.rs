@@ -74,6 +74,21 @@ impl TaskIo {
         }
     }
 
+    /// State for an instance prepared apart from the task (a new version
+    /// being readied for a hot swap): same Storm, nothing in flight, no
+    /// task-id replies.
+    pub fn detached(output: Arc<Output>, plugin: String, limits: Arc<Limits>) -> Self {
+        TaskIo::new(output, plugin, limits, std::sync::mpsc::channel().1)
+    }
+
+    /// Moves the task's tuples in flight and its task-id replies to the
+    /// state of the instance that takes over.
+    pub fn hand_over(&mut self, to: &mut TaskIo) {
+        std::mem::swap(&mut self.in_flight, &mut to.in_flight);
+        std::mem::swap(&mut self.task_ids, &mut to.task_ids);
+        std::mem::swap(&mut self.log_rate, &mut to.log_rate);
+    }
+
     /// Before each call: a fresh budget; with `stage`, output is held back
     /// until [`commit_call`](Self::commit_call).
     pub fn begin_call(&mut self, stage: bool) {

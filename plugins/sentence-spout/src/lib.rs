@@ -6,9 +6,11 @@
 //! - `sentence.spout.max.replays` (int, default 3): replays per failed id.
 //!
 //! Message `i` carries sentence `i % 5` and the id `"<i>"`. When all `limit`
-//! messages are acked it logs `all <limit> messages acked`.
+//! messages are acked it logs `all <limit> messages acked`. Its ids in flight
+//! survive a hot swap, so acks of tuples the old version emitted still count.
 use std::collections::{HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
 use storm_sdk::{info, warn, Conf, Context, Result, Spout, SpoutOutput};
 
 const SENTENCES: [&str; 5] = [
@@ -19,9 +21,12 @@ const SENTENCES: [&str; 5] = [
     "i am at two with nature",
 ];
 
+#[derive(Serialize, Deserialize)]
 struct SentenceSpout {
     next: u64,
+    #[serde(skip)]
     limit: Option<u64>,
+    #[serde(skip)]
     max_replays: u32,
     /// Emitted, not yet acked: id -> replays so far.
     in_flight: HashMap<u64, u32>,
@@ -79,6 +84,17 @@ impl Spout for SentenceSpout {
             self.gave_up += 1;
             warn!("message {id} failed {} times; giving up on it", self.max_replays + 1);
         }
+    }
+
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        storm_sdk::state::save(self)
+    }
+
+    fn restore(&mut self, _from_version: &str, state: &[u8]) -> Result<()> {
+        let old: SentenceSpout = storm_sdk::state::load(state)?;
+        // Limits come from this version's conf; progress from the old one.
+        *self = SentenceSpout { limit: self.limit, max_replays: self.max_replays, ..old };
+        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Counts words: (word) -> (word, count), the running count in this task.
 //! Use a fields grouping on "word" so each word always reaches the same task.
+//! The counts survive a hot swap to a new version.
 use std::collections::HashMap;
 
 use storm_sdk::{Bolt, BoltOutput, Conf, Context, Result, Tuple};
@@ -18,6 +19,15 @@ impl Bolt for WordCount {
         let count = self.counts.entry(word.clone()).or_insert(0);
         *count += 1;
         out.emit(&(word, *count))
+    }
+
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        storm_sdk::state::save(&self.counts)
+    }
+
+    fn restore(&mut self, _from_version: &str, state: &[u8]) -> Result<()> {
+        self.counts = storm_sdk::state::load(state)?;
+        Ok(())
     }
 }
 

@@ -36,6 +36,21 @@ pub trait Bolt: Sized + 'static {
         let _ = (tuple, out);
         Ok(())
     }
+
+    /// The state to hand to the next version on a hot swap
+    /// ([`state::save`](crate::state::save)); `None` (the default) lets it
+    /// start fresh. Called between batches.
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// Takes over the previous version's state, after `prepare`
+    /// ([`state::load`](crate::state::load)). An error keeps the old version
+    /// running. The default ignores it.
+    fn restore(&mut self, from_version: &str, state: &[u8]) -> Result<()> {
+        let _ = (from_version, state);
+        Ok(())
+    }
 }
 
 /// How a bolt emits, anchors, acks and fails. `execute` receives one bound to
@@ -134,6 +149,22 @@ pub fn bolt_prepare<B: Bolt>(conf: Vec<u8>, context: types::Context) -> std::res
     let bolt = B::prepare(&conf, &context).map_err(|e| e.to_string())?;
     INSTANCE.with(|i| *i.borrow_mut() = Some(Box::new(bolt)));
     Ok(())
+}
+
+#[doc(hidden)]
+pub fn bolt_snapshot<B: Bolt>() -> std::result::Result<Option<Vec<u8>>, String> {
+    INSTANCE.with(|cell| match cell.borrow().as_ref().and_then(|b| b.downcast_ref::<B>()) {
+        Some(bolt) => bolt.snapshot().map_err(|e| e.to_string()),
+        None => Ok(None),
+    })
+}
+
+#[doc(hidden)]
+pub fn bolt_restore<B: Bolt>(from_version: &str, state: &[u8]) -> std::result::Result<(), String> {
+    INSTANCE.with(|cell| match cell.borrow_mut().as_mut().and_then(|b| b.downcast_mut::<B>()) {
+        Some(bolt) => bolt.restore(from_version, state).map_err(|e| e.to_string()),
+        None => Err("the bolt was not prepared".into()),
+    })
 }
 
 #[doc(hidden)]

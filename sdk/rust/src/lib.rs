@@ -34,6 +34,11 @@
 //! Values are encoded with serde as one MessagePack array per tuple: emit a
 //! Rust tuple or a struct (its fields in declaration order), and read values
 //! back the same way with [`Tuple::values`].
+//!
+//! storm-wasm swaps a plugin for a new version while the topology runs. A
+//! bolt or spout that implements `snapshot` and `restore` (with the helpers
+//! in [`state`]) hands its state to the new version; one that does not
+//! starts fresh.
 #![deny(missing_docs)]
 
 mod bolt;
@@ -41,6 +46,7 @@ mod conf;
 mod error;
 mod log;
 mod spout;
+pub mod state;
 mod tuple;
 
 pub use bolt::{Bolt, BoltOutput};
@@ -64,8 +70,11 @@ macro_rules! bail {
 /// Used by the export macros; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bolt::{bolt_execute, bolt_prepare};
-    pub use crate::spout::{spout_ack, spout_activate, spout_deactivate, spout_fail, spout_next_tuple, spout_open};
+    pub use crate::bolt::{bolt_execute, bolt_prepare, bolt_restore, bolt_snapshot};
+    pub use crate::spout::{
+        spout_ack, spout_activate, spout_deactivate, spout_fail, spout_next_tuple, spout_open, spout_restore,
+        spout_snapshot,
+    };
     pub use wit_bindgen;
 
     /// Import bindings for every interface the host provides; the export macros

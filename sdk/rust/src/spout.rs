@@ -39,6 +39,19 @@ pub trait Spout: Sized + 'static {
     /// The topology was deactivated: `next_tuple` is not called until it is
     /// activated again.
     fn deactivate(&mut self) {}
+
+    /// The state to hand to the next version on a hot swap (for a reliable
+    /// spout: the ids in flight, so their acks and fails are understood);
+    /// `None` (the default) lets it start fresh.
+    fn snapshot(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// Takes over the previous version's state, after `open`.
+    fn restore(&mut self, from_version: &str, state: &[u8]) -> Result<()> {
+        let _ = (from_version, state);
+        Ok(())
+    }
 }
 
 /// How a spout emits.
@@ -102,6 +115,17 @@ pub fn spout_open<S: Spout>(conf: Vec<u8>, context: types::Context) -> std::resu
     let spout = S::open(&conf, &context).map_err(|e| e.to_string())?;
     INSTANCE.with(|i| *i.borrow_mut() = Some(Box::new(spout)));
     Ok(())
+}
+
+#[doc(hidden)]
+pub fn spout_snapshot<S: Spout>() -> std::result::Result<Option<Vec<u8>>, String> {
+    with_spout::<S, _>(|s| s.snapshot().map_err(|e| e.to_string())).unwrap_or(Ok(None))
+}
+
+#[doc(hidden)]
+pub fn spout_restore<S: Spout>(from_version: &str, state: &[u8]) -> std::result::Result<(), String> {
+    with_spout::<S, _>(|s| s.restore(from_version, state).map_err(|e| e.to_string()))
+        .unwrap_or_else(|| Err("the spout was not opened".into()))
 }
 
 #[doc(hidden)]

@@ -11,55 +11,23 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use storm_multilang::{BoltTuple, Emit, LogLevel, Outgoing};
-use wasmtime::Store;
 
-use super::{fatal_plugin, fatal_protocol, recv, start_instance, trap_cause, Event, Restarts, Task};
-use crate::bindings::bolt::Bolt;
+use super::instance::Instance;
+use super::{fatal_plugin, fatal_protocol, recv, trap_cause, Event, Task};
 use crate::bindings::{Input, Outcome};
-use crate::engine::{deadline_ticks, Prepared};
+use crate::engine::deadline_ticks;
 use crate::limits::Poison;
 use crate::logging::PLUGIN_TARGET;
-use crate::state::{HostState, TaskIo};
+use crate::state::TaskIo;
 
-struct Instance {
-    store: Store<HostState>,
-    bolt: Bolt,
-}
-
-impl Instance {
-    fn io(&mut self) -> &mut TaskIo {
-        &mut self.store.data_mut().io
-    }
-}
-
-/// Instantiates the plugin and runs `prepare`, retrying with backoff.
-fn start(task: &Task, mut io: TaskIo, restarts: &mut Restarts) -> Result<Instance, String> {
-    let Prepared::Bolt(pre) = &*task.plugin.prepared else { unreachable!("a bolt task loads the bolt world") };
-    loop {
-        let started = start_instance(task, io, "prepare", |store| {
-            let bolt = pre.instantiate(&mut *store)?;
-            let prepared = bolt.storm_plugin_bolt_guest().call_prepare(&mut *store, &task.conf, &task.context)?;
-            Ok((bolt, prepared))
-        });
-        match started {
-            Ok((store, bolt)) => return Ok(Instance { store, bolt }),
-            Err((back, reason)) => {
-                tracing::error!(target: PLUGIN_TARGET, "plugin {} cannot start: {reason}", task.plugin.name);
-                restarts.failed(&task.limits, &task.plugin.name, &reason)?;
-                io = back;
-            }
-        }
-    }
-}
-
-pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode {
+pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitCode {
     let output = io.output.clone();
-    let mut restarts = Restarts::default();
-    let mut instance = match start(task, io, &mut restarts) {
+    let mut instance = match task.start(io) {
         Ok(i) => i,
         Err(reason) => return fatal_plugin(&output, &reason),
     };
-    let mut poison = PoisonTracker::new(task.limits.poison.clone());
+    let limits = task.starter.limits.clone();
+    let mut poison = PoisonTracker::new(limits.poison.clone());
     let mut queue: VecDeque<BoltTuple> = VecDeque::new();
     // A control event is acted on only once the tuples before it are done.
     let mut control: Option<Event> = None;
@@ -75,6 +43,8 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
                         mean_batch = format!("{:.1}", tuples_done as f64 / batches.max(1) as f64),
                         memory_peak_mib = instance.store.data().memory.peak >> 20,
                         dead_lettered = poison.dead_lettered,
+                        swaps = task.versions.swaps,
+                        rollbacks = task.versions.rollbacks,
                         "Storm closed stdin; exiting"
                     );
                     return ExitCode::SUCCESS;
@@ -90,7 +60,7 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let mut batch = Vec::with_capacity(task.limits.max_batch.min(queue.len()));
+        let mut batch = Vec::with_capacity(limits.max_batch.min(queue.len()));
         let mut bytes = 0;
         while let Some(t) = queue.pop_front() {
             bytes += t.values.len();
@@ -101,7 +71,7 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
                 stream_id: t.stream,
                 values: t.values,
             });
-            if batch.len() >= task.limits.max_batch || bytes >= task.limits.max_batch_bytes {
+            if batch.len() >= limits.max_batch || bytes >= limits.max_batch_bytes {
                 break;
             }
         }
@@ -110,7 +80,9 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
         }
         tuples_done += batch.len() as u64;
         batches += 1;
-        instance = match process(task, instance, batch, &[], &mut restarts, &mut poison) {
+        // A new version takes over between two batches.
+        instance = task.apply_swaps(instance);
+        instance = match process(task, instance, batch, &[], &mut poison) {
             Ok(i) => i,
             Err(reason) => return fatal_plugin(&output, &reason),
         };
@@ -125,11 +97,10 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
 /// be restarted or traps on every call. `waiting` are tuples of an earlier
 /// batch still to be retried: in flight, but not held by this instance.
 fn process(
-    task: &Task,
+    task: &mut Task,
     mut inst: Instance,
     batch: Vec<Input>,
     waiting: &[Input],
-    restarts: &mut Restarts,
     poison: &mut PoisonTracker,
 ) -> Result<Instance, String> {
     let io = inst.io();
@@ -137,23 +108,26 @@ fn process(
         io.in_flight.insert(input.id.clone());
     }
     io.begin_call(true);
-    let deadline = task.limits.call_deadline(batch.len());
+    let deadline = task.starter.limits.call_deadline(batch.len());
     inst.store.set_epoch_deadline(deadline_ticks(deadline));
-    let result = inst.bolt.storm_plugin_bolt_guest().call_execute(&mut inst.store, &batch);
+    let guest = inst.bolt().storm_plugin_bolt_guest().clone();
+    let result = guest.call_execute(&mut inst.store, &batch);
     let stderr = inst.io().drain_stdio(false);
     let err = match result {
         Ok(outcomes) => {
             let io = inst.io();
             io.commit_call();
             apply_outcomes(io, &batch, outcomes, poison);
-            restarts.succeeded();
+            task.restarts.succeeded();
             return Ok(inst);
         }
         Err(e) => e,
     };
     let cause = trap_cause(&err, &stderr, deadline, &inst.store.data().memory);
+    let name = inst.plugin.name.clone();
     let io = inst.io();
-    let retry = batch.len() > 1 && !io.committed;
+    let io_committed = io.committed;
+    let retry = batch.len() > 1 && !io_committed;
     io.discard_call();
     let mut io = inst.store.into_data().io;
     // Tuples the dead instance kept to ack later are lost with it.
@@ -172,17 +146,21 @@ fn process(
         )
     };
     let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
-    let message = format!("plugin {} {cause}; {what}{kept_note}; restarting it", task.plugin.name);
+    let message = format!("plugin {name} {cause}; {what}{kept_note}; restarting it");
     // Storm gets it as `error` (worker log and UI); its log gets no copy.
     tracing::error!(target: PLUGIN_TARGET, "{message}");
     let _ = io.output.send(&Outgoing::Error(&message));
     let _ = io.output.flush();
-    restarts.failed(&task.limits, &task.plugin.name, &cause)?;
-    let mut inst = start(task, io, restarts)?;
+    let rolled_back = task.restarts.failed(&task.starter.limits, &name, &cause, &mut task.versions, &io)?;
+    let mut inst = task.start(io)?;
+    if rolled_back && !io_committed {
+        // The tuples go to the version that served them well before.
+        return process(task, inst, batch, waiting, poison);
+    }
     if retry {
         let mut rest: VecDeque<Input> = batch.into();
         while let Some(input) = rest.pop_front() {
-            inst = process(task, inst, vec![input], rest.make_contiguous(), restarts, poison)?;
+            inst = process(task, inst, vec![input], rest.make_contiguous(), poison)?;
         }
     } else {
         let first_line = cause.lines().next().unwrap_or_default().to_string();

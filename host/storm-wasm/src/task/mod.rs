@@ -10,7 +10,9 @@
 //! answered at once whatever the plugin does; CPU deadlines bound the plugin.
 
 mod bolt;
+mod instance;
 mod spout;
+mod swap;
 
 use std::io;
 use std::path::Path;
@@ -20,17 +22,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use storm_multilang::{BoltTuple, Handshake, Incoming, MessageReader, Outgoing, ReadError, Serializer, SpoutCommand};
-use wasmtime::{Engine, Store};
+use wasmtime::Engine;
 
 use crate::bindings::Context;
 use crate::cli::{RunArgs, SerializerArg};
-use crate::engine::{self, deadline_ticks, Plugin, World};
-use crate::limits::{self, Grants, Limits};
+use crate::engine::{self, Plugin, World};
+use crate::limits::{self, Limits};
+use crate::logging::PLUGIN_TARGET;
 use crate::output::Output;
 use crate::sandbox;
 pub(crate) use crate::sandbox::trap_cause;
-use crate::state::{HostState, TaskIo};
+use crate::state::TaskIo;
 use crate::{logging, EXIT_FAILURE, EXIT_PLUGIN, EXIT_PROTOCOL};
+use instance::{Instance, Starter, Versions};
+use std::sync::atomic::AtomicBool;
+use swap::SwapEvent;
 
 /// Bolt or spout.
 pub use crate::engine::World as Kind;
@@ -47,30 +53,22 @@ pub(crate) enum Event {
     Fatal(String),
 }
 
-/// What a task needs to (re)create plugin instances.
-pub(crate) struct Task {
-    pub engine: Engine,
-    pub plugin: Plugin,
-    pub conf: Vec<u8>,
-    pub context: Context,
-    pub limits: Arc<Limits>,
-    pub grants: Grants,
-}
-
 /// Runs `storm-wasm bolt|spout`.
 pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     logging::init(&args.log);
     let mut limits = Limits::from_args(&args);
     let mut grants = limits::grants_from_args(&args);
-    let load = |limits: &Limits| -> Result<(Engine, Plugin), ExitCode> {
+    let plugin_path = resolve_plugin(&args);
+    let load = |limits: &Limits| -> Result<(Engine, Plugin, Vec<u8>), ExitCode> {
         let engine = engine::new_engine(limits.max_stack, limits.deadlines)
             .map_err(|e| fail(EXIT_FAILURE, &format!("{e:#}")))?;
-        let plugin =
-            engine::load(&engine, &args.plugin, kind, &args.cache).map_err(|e| fail(EXIT_PLUGIN, &format!("{e:#}")))?;
-        Ok((engine, plugin))
+        let wasm = engine::read_component(&plugin_path).map_err(|e| fail(EXIT_PLUGIN, &format!("{e:#}")))?;
+        let plugin = engine::load_wasm(&engine, &plugin_path, wasm.clone(), kind, &args.cache)
+            .map_err(|e| fail(EXIT_PLUGIN, &format!("{e:#}")))?;
+        Ok((engine, plugin, wasm))
     };
     // Compile before the handshake: Storm is still starting up meanwhile.
-    let (mut engine, mut plugin) = match load(&limits) {
+    let (mut engine, mut plugin, mut wasm) = match load(&limits) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -93,7 +91,7 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     let serializer = reader.serializer().expect("known once a message was read");
     let output = Arc::new(Output::new(io::stdout(), serializer));
     write_pid_file(&handshake);
-    if let Err(e) = output.send_now(&Outgoing::Pid(std::process::id())) {
+    if let Err(e) = output.send_first(&Outgoing::Pid(std::process::id())) {
         return fail(EXIT_FAILURE, &format!("cannot answer the handshake: {e}"));
     }
 
@@ -104,7 +102,7 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
         tracing::warn!("{warning}");
     }
     if (limits.max_stack, limits.deadlines) != compiled_with {
-        (engine, plugin) = match load(&limits) {
+        (engine, plugin, wasm) = match load(&limits) {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
@@ -137,25 +135,105 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
         .expect("cannot start the reader thread");
 
     let limits = Arc::new(limits);
-    let task = Task {
+    let starter = Starter {
         engine,
+        conf: Arc::new(handshake.conf),
         context: Context {
             task_id: handshake.task_id,
             component_id: handshake.component_id.clone(),
             raw: handshake.context,
         },
-        conf: handshake.conf,
-        plugin,
         limits: limits.clone(),
         grants,
+        active: Arc::new(AtomicBool::new(false)),
     };
-    let io = TaskIo::new(output.clone(), task.plugin.name.clone(), limits, task_ids);
+    let swaps = if args.no_watch {
+        mpsc::channel().1
+    } else {
+        let (output, name, limits) = (output.clone(), plugin.name.clone(), limits.clone());
+        let new_io = move || TaskIo::detached(output.clone(), name.clone(), limits.clone());
+        swap::watch(plugin_path.clone(), kind, args.cache.clone(), starter.clone(), new_io, &wasm)
+    };
+    let io = TaskIo::new(output.clone(), plugin.name.clone(), limits, task_ids);
+    let mut task = Task { starter, versions: Versions::new(plugin), swaps, restarts: Restarts::default() };
     let code = match kind {
-        World::Bolt => bolt::run(&task, io, events),
-        World::Spout => spout::run(&task, io, events),
+        World::Bolt => bolt::run(&mut task, io, events),
+        World::Spout => spout::run(&mut task, io, events),
     };
     let _ = output.flush();
     code
+}
+
+/// A task's plugin: how to start it, its versions, new versions on the way.
+pub(crate) struct Task {
+    pub starter: Starter,
+    pub versions: Versions,
+    pub swaps: Receiver<SwapEvent>,
+    pub restarts: Restarts,
+}
+
+impl Task {
+    /// Starts an instance of the current version, retrying with backoff.
+    pub fn start(&mut self, mut io: TaskIo) -> Result<Instance, String> {
+        loop {
+            match self.versions.start(&self.starter, io) {
+                Ok(instance) => return Ok(instance),
+                Err((back, reason)) => {
+                    let name = self.versions.current.name.clone();
+                    tracing::error!(target: PLUGIN_TARGET, "plugin {name} cannot start: {reason}");
+                    self.restarts.failed(&self.starter.limits, &name, &reason, &mut self.versions, &back)?;
+                    io = back;
+                }
+            }
+        }
+    }
+
+    /// Applies what the watcher found, between two batches or commands.
+    pub fn apply_swaps(&mut self, mut instance: Instance) -> Instance {
+        while let Ok(event) = self.swaps.try_recv() {
+            instance = match event {
+                SwapEvent::Refused { hash, reason } => {
+                    let message = format!(
+                        "plugin {}: new version {hash} refused, version {} keeps running: {reason}",
+                        instance.plugin.name, instance.plugin.hash
+                    );
+                    instance::report(instance.io(), &message);
+                    instance
+                }
+                SwapEvent::Ready { instance: new, detected } => {
+                    match self.versions.switch(&self.starter, instance, *new, detected) {
+                        Ok(switched) => {
+                            self.restarts.succeeded();
+                            switched
+                        }
+                        Err((mut old, reason)) => {
+                            let message = format!(
+                                "plugin {}: swap refused, version {} keeps running: {reason}",
+                                old.plugin.name, old.plugin.hash
+                            );
+                            instance::report(old.io(), &message);
+                            old
+                        }
+                    }
+                }
+            };
+        }
+        instance
+    }
+}
+
+/// The plugin file: with --plugins-dir a bare name is looked up there.
+fn resolve_plugin(args: &RunArgs) -> std::path::PathBuf {
+    match &args.plugins_dir {
+        Some(dir) if args.plugin.is_relative() => {
+            let mut path = dir.join(&args.plugin);
+            if path.extension().is_none() {
+                path.set_extension("wasm");
+            }
+            path
+        }
+        _ => args.plugin.clone(),
+    }
 }
 
 /// Most tuples handed over at once.
@@ -258,9 +336,23 @@ impl Restarts {
         self.consecutive = 0;
     }
 
-    /// A call trapped or a start failed: waits before the next attempt, or
-    /// gives up with `Err` when there were too many in a row.
-    pub fn failed(&mut self, limits: &Limits, plugin: &str, cause: &str) -> Result<(), String> {
+    /// A call trapped or a start failed: rolls a new version on probation
+    /// back (`Ok(true)`: what failed deserves another try on it), else waits
+    /// before the next attempt, or gives up with `Err` when there were too
+    /// many in a row.
+    pub fn failed(
+        &mut self,
+        limits: &Limits,
+        plugin: &str,
+        cause: &str,
+        versions: &mut Versions,
+        io: &TaskIo,
+    ) -> Result<bool, String> {
+        if let Some(message) = versions.on_trap() {
+            instance::report(io, &message);
+            self.consecutive = 0;
+            return Ok(true);
+        }
         self.consecutive += 1;
         if self.consecutive > limits.max_consecutive_traps {
             return Err(format!(
@@ -270,35 +362,7 @@ impl Restarts {
         }
         let backoff = Duration::from_millis(10u64 << (self.consecutive - 1).min(7));
         std::thread::sleep(backoff);
-        Ok(())
-    }
-}
-
-/// Creates a store for one instance and runs `init` (instantiate + prepare
-/// or open) in it. On failure the task state comes back with the reason.
-pub(crate) fn start_instance<G>(
-    task: &Task,
-    io: TaskIo,
-    what: &str,
-    init: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<(G, Result<(), String>)>,
-) -> Result<(Store<HostState>, G), (TaskIo, String)> {
-    let state = match sandbox::wasi_ctx(&task.grants, &io.stdout, &io.stderr) {
-        Ok(wasi) => HostState::new(io, wasi),
-        Err(e) => return Err((io, format!("{e:#}"))),
-    };
-    let mut store = Store::new(&task.engine, state);
-    store.limiter(|s| &mut s.memory);
-    store.set_epoch_deadline(deadline_ticks(task.limits.start_deadline));
-    store.data_mut().io.begin_call(false);
-    let result = init(&mut store);
-    let stderr = store.data_mut().io.drain_stdio(true);
-    match result {
-        Ok((guest, Ok(()))) => Ok((store, guest)),
-        Ok((_, Err(reason))) => Err((store.into_data().io, format!("{what} returned an error: {reason}"))),
-        Err(e) => {
-            let cause = trap_cause(&e, &stderr, task.limits.start_deadline, &store.data().memory);
-            Err((store.into_data().io, format!("{what} {cause}")))
-        }
+        Ok(false)
     }
 }
 

@@ -2,71 +2,48 @@
 //! Storm's ShellSpout is synchronous, so there is nothing to batch.
 
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 
 use storm_multilang::{LogLevel, Outgoing, SpoutCommand};
-use wasmtime::Store;
 
-use super::{fatal_plugin, fatal_protocol, recv, start_instance, trap_cause, Event, Restarts, Task};
-use crate::bindings::spout::Spout;
-use crate::engine::{deadline_ticks, Prepared};
-use crate::logging::PLUGIN_TARGET;
-use crate::state::{HostState, TaskIo};
+use super::instance::report;
+use super::{fatal_plugin, fatal_protocol, recv, trap_cause, Event, Task};
+use crate::engine::deadline_ticks;
+use crate::state::TaskIo;
 
-struct Instance {
-    store: Store<HostState>,
-    spout: Spout,
-}
-
-/// Instantiates the plugin and runs `open` (and `activate` when the
-/// topology is active), retrying with backoff.
-fn start(task: &Task, mut io: TaskIo, active: bool, restarts: &mut Restarts) -> Result<Instance, String> {
-    let Prepared::Spout(pre) = &*task.plugin.prepared else { unreachable!("a spout task loads the spout world") };
-    loop {
-        let started = start_instance(task, io, "open", |store| {
-            let spout = pre.instantiate(&mut *store)?;
-            let guest = spout.storm_plugin_spout_guest();
-            let opened = guest.call_open(&mut *store, &task.conf, &task.context)?;
-            if opened.is_ok() && active {
-                guest.call_activate(&mut *store)?;
-            }
-            Ok((spout, opened))
-        });
-        match started {
-            Ok((store, spout)) => return Ok(Instance { store, spout }),
-            Err((back, reason)) => {
-                tracing::error!(target: PLUGIN_TARGET, "plugin {} cannot start: {reason}", task.plugin.name);
-                restarts.failed(&task.limits, &task.plugin.name, &reason)?;
-                io = back;
-            }
-        }
-    }
-}
-
-pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode {
+pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitCode {
     let output = io.output.clone();
-    let mut restarts = Restarts::default();
-    let mut instance = match start(task, io, false, &mut restarts) {
+    let mut instance = match task.start(io) {
         Ok(i) => i,
         Err(reason) => return fatal_plugin(&output, &reason),
     };
-    let mut active = false;
+    let limits = task.starter.limits.clone();
     loop {
         let command = match recv(&events) {
             Event::Spout(c) => c,
-            Event::Closed => return ExitCode::SUCCESS,
+            Event::Closed => {
+                tracing::info!(
+                    swaps = task.versions.swaps,
+                    rollbacks = task.versions.rollbacks,
+                    "Storm closed stdin; exiting"
+                );
+                return ExitCode::SUCCESS;
+            }
             Event::Fatal(reason) => return fatal_protocol(&output, &reason),
             Event::Tuples(_) => unreachable!("the reader sends tuples only to bolts"),
         };
         match &command {
-            SpoutCommand::Activate => active = true,
-            SpoutCommand::Deactivate => active = false,
+            SpoutCommand::Activate => task.starter.active.store(true, Ordering::Relaxed),
+            SpoutCommand::Deactivate => task.starter.active.store(false, Ordering::Relaxed),
             _ => {}
         }
+        // A new version takes over between two commands.
+        instance = task.apply_swaps(instance);
+        let guest = instance.guest_spout();
         let store = &mut instance.store;
         store.data_mut().io.begin_call(false);
-        store.set_epoch_deadline(deadline_ticks(task.limits.deadline));
-        let guest = instance.spout.storm_plugin_spout_guest();
+        store.set_epoch_deadline(deadline_ticks(limits.deadline));
         let result = match &command {
             SpoutCommand::Next => guest.call_next_tuple(&mut *store),
             SpoutCommand::Ack(id) => guest.call_ack(&mut *store, id).map(Ok),
@@ -76,22 +53,18 @@ pub(super) fn run(task: &Task, io: TaskIo, events: Receiver<Event>) -> ExitCode 
         };
         let stderr = store.data_mut().io.drain_stdio(false);
         match result {
-            Ok(Ok(())) => restarts.succeeded(),
+            Ok(Ok(())) => task.restarts.succeeded(),
             Ok(Err(reason)) => {
-                restarts.succeeded();
+                task.restarts.succeeded();
                 store.data_mut().io.plugin_log(LogLevel::Warn, &format!("next_tuple returned an error: {reason}"));
             }
             Err(e) => {
-                let cause = trap_cause(&e, &stderr, task.limits.deadline, &store.data().memory);
+                let cause = trap_cause(&e, &stderr, limits.deadline, &store.data().memory);
+                let name = instance.plugin.name.clone();
                 let io = instance.store.into_data().io;
-                let message = format!("plugin {} {cause} (during {command:?}); restarting it", task.plugin.name);
-                // Storm gets it as `error` (worker log and UI); its log gets no copy.
-                tracing::error!(target: PLUGIN_TARGET, "{message}");
-                let _ = io.output.send(&Outgoing::Error(&message));
-                let _ = io.output.flush();
-                let restarted = restarts
-                    .failed(&task.limits, &task.plugin.name, &cause)
-                    .and_then(|()| start(task, io, active, &mut restarts));
+                report(&io, &format!("plugin {name} {cause} (during {command:?}); restarting it"));
+                let restarted =
+                    task.restarts.failed(&limits, &name, &cause, &mut task.versions, &io).and_then(|_| task.start(io));
                 instance = match restarted {
                     Ok(i) => i,
                     Err(reason) => return fatal_plugin(&output, &reason),

@@ -39,7 +39,7 @@ fn expand(input: TokenStream, kind: Kind) -> TokenStream {
     }
     let (world, output, guest_body) = match kind {
         Kind::Bolt => (
-            "bolt",
+            "stateful-bolt",
             "bolt-output",
             "impl exports::storm::plugin::bolt_guest::Guest for Export {
                 fn prepare(conf: ::std::vec::Vec<u8>, context: __rt::types::Context) -> ::std::result::Result<(), ::std::string::String> {
@@ -48,10 +48,19 @@ fn expand(input: TokenStream, kind: Kind) -> TokenStream {
                 fn execute(batch: ::std::vec::Vec<__rt::types::Input>) -> ::std::vec::Vec<__rt::types::Outcome> {
                     __rt::bolt_execute::<super::__StormExported>(batch)
                 }
+            }
+            impl exports::storm::plugin::lifecycle::Guest for Export {
+                fn version() -> ::std::string::String { ::std::string::String::from(env!(\"CARGO_PKG_VERSION\")) }
+                fn snapshot() -> ::std::result::Result<::std::option::Option<::std::vec::Vec<u8>>, ::std::string::String> {
+                    __rt::bolt_snapshot::<super::__StormExported>()
+                }
+                fn restore(from_version: ::std::string::String, state: ::std::vec::Vec<u8>) -> ::std::result::Result<(), ::std::string::String> {
+                    __rt::bolt_restore::<super::__StormExported>(&from_version, &state)
+                }
             }",
         ),
         Kind::Spout => (
-            "spout",
+            "stateful-spout",
             "spout-output",
             "impl exports::storm::plugin::spout_guest::Guest for Export {
                 fn open(conf: ::std::vec::Vec<u8>, context: __rt::types::Context) -> ::std::result::Result<(), ::std::string::String> {
@@ -64,6 +73,15 @@ fn expand(input: TokenStream, kind: Kind) -> TokenStream {
                 fn fail(message_id: ::std::string::String) { __rt::spout_fail::<super::__StormExported>(message_id) }
                 fn activate() { __rt::spout_activate::<super::__StormExported>() }
                 fn deactivate() { __rt::spout_deactivate::<super::__StormExported>() }
+            }
+            impl exports::storm::plugin::lifecycle::Guest for Export {
+                fn version() -> ::std::string::String { ::std::string::String::from(env!(\"CARGO_PKG_VERSION\")) }
+                fn snapshot() -> ::std::result::Result<::std::option::Option<::std::vec::Vec<u8>>, ::std::string::String> {
+                    __rt::spout_snapshot::<super::__StormExported>()
+                }
+                fn restore(from_version: ::std::string::String, state: ::std::vec::Vec<u8>) -> ::std::result::Result<(), ::std::string::String> {
+                    __rt::spout_restore::<super::__StormExported>(&from_version, &state)
+                }
             }",
         ),
     };

@@ -1,0 +1,303 @@
+//! Plugin instances of a task, and the versions of the plugin: which one
+//! serves, which one it replaced (kept until the new one has proved itself),
+//! and the switch from one to the other.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use storm_multilang::{LogLevel, Outgoing};
+use wasmtime::{Engine, Store};
+
+use crate::bindings::bolt::Bolt;
+use crate::bindings::lifecycle::{Lifecycle, LifecycleIndices};
+use crate::bindings::spout::Spout;
+use crate::bindings::Context;
+use crate::engine::{deadline_ticks, Plugin, Prepared};
+use crate::limits::{Grants, Limits};
+use crate::logging::PLUGIN_TARGET;
+use crate::sandbox::{self, trap_cause};
+use crate::state::{HostState, TaskIo};
+
+/// A new version that traps this many times within [`PROBATION`] of taking
+/// over is replaced by the version it replaced (a trapped batch is retried
+/// tuple by tuple, so a version broken for every tuple reaches it at once).
+pub(crate) const ROLLBACK_AFTER_TRAPS: u32 = 2;
+/// How long a new version is on probation.
+pub(crate) const PROBATION: Duration = Duration::from_secs(60);
+
+/// Everything needed to start an instance; cloned to the thread that
+/// prepares new versions off the data path.
+#[derive(Clone)]
+pub(crate) struct Starter {
+    pub engine: Engine,
+    pub conf: Arc<Vec<u8>>,
+    pub context: Context,
+    pub limits: Arc<Limits>,
+    pub grants: Grants,
+    /// A spout's topology is active: a new instance is activated too.
+    pub active: Arc<AtomicBool>,
+}
+
+/// The plugin's exports in one instance.
+pub(crate) enum Guest {
+    Bolt(Bolt),
+    Spout(Spout),
+}
+
+/// One plugin instance and the store it lives in.
+pub(crate) struct Instance {
+    pub store: Store<HostState>,
+    pub guest: Guest,
+    pub lifecycle: Option<Lifecycle>,
+    /// The version it runs.
+    pub plugin: Plugin,
+}
+
+impl Instance {
+    pub fn io(&mut self) -> &mut TaskIo {
+        &mut self.store.data_mut().io
+    }
+
+    pub fn bolt(&self) -> &Bolt {
+        match &self.guest {
+            Guest::Bolt(b) => b,
+            Guest::Spout(_) => unreachable!("a bolt task runs bolts"),
+        }
+    }
+
+    /// The spout's exports (a copy of the handle, so the store can be
+    /// borrowed alongside).
+    pub fn guest_spout(&self) -> crate::bindings::spout::exports::storm::plugin::spout_guest::Guest {
+        match &self.guest {
+            Guest::Spout(s) => s.storm_plugin_spout_guest().clone(),
+            Guest::Bolt(_) => unreachable!("a spout task runs spouts"),
+        }
+    }
+
+    /// The plugin's own version string, or its content hash without one.
+    pub fn version(&mut self, limits: &Limits) -> String {
+        let Some(lifecycle) = &self.lifecycle else { return self.plugin.hash.clone() };
+        self.store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
+        lifecycle.call_version(&mut self.store).unwrap_or_else(|_| self.plugin.hash.clone())
+    }
+}
+
+/// Instantiates `plugin` and runs `prepare` or `open` (and `activate` for a
+/// spout of an active topology). On failure the task state comes back.
+pub(crate) fn start(starter: &Starter, plugin: &Plugin, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
+    let state = match sandbox::wasi_ctx(&starter.grants, &io.stdout, &io.stderr) {
+        Ok(wasi) => HostState::new(io, wasi),
+        Err(e) => return Err((io, format!("{e:#}"))),
+    };
+    let mut store = Store::new(&starter.engine, state);
+    store.limiter(|s| &mut s.memory);
+    store.set_epoch_deadline(deadline_ticks(starter.limits.start_deadline));
+    store.data_mut().io.begin_call(false);
+    let what = match &*plugin.prepared {
+        Prepared::Bolt(_) => "prepare",
+        Prepared::Spout(_) => "open",
+    };
+    let result = (|| -> wasmtime::Result<(Guest, Option<Lifecycle>, Result<(), String>)> {
+        let (instance_pre, guest) = match &*plugin.prepared {
+            Prepared::Bolt(pre) => {
+                let instance = pre.instance_pre().instantiate(&mut store)?;
+                let bolt = Bolt::new(&mut store, &instance)?;
+                let lifecycle = lifecycle(pre.instance_pre(), &mut store, &instance)?;
+                let prepared =
+                    bolt.storm_plugin_bolt_guest().call_prepare(&mut store, &starter.conf, &starter.context)?;
+                return Ok((Guest::Bolt(bolt), lifecycle, prepared));
+            }
+            Prepared::Spout(pre) => (pre.instance_pre(), pre.instance_pre().instantiate(&mut store)?),
+        };
+        let spout = Spout::new(&mut store, &guest)?;
+        let lifecycle = lifecycle(instance_pre, &mut store, &guest)?;
+        let api = spout.storm_plugin_spout_guest();
+        let opened = api.call_open(&mut store, &starter.conf, &starter.context)?;
+        if opened.is_ok() && starter.active.load(Ordering::Relaxed) {
+            api.call_activate(&mut store)?;
+        }
+        Ok((Guest::Spout(spout), lifecycle, opened))
+    })();
+    let stderr = store.data_mut().io.drain_stdio(true);
+    match result {
+        Ok((guest, lifecycle, Ok(()))) => Ok(Instance { store, guest, lifecycle, plugin: plugin.clone() }),
+        Ok((_, _, Err(reason))) => Err((store.into_data().io, format!("{what} returned an error: {reason}"))),
+        Err(e) => {
+            let cause = trap_cause(&e, &stderr, starter.limits.start_deadline, &store.data().memory);
+            Err((store.into_data().io, format!("{what} {cause}")))
+        }
+    }
+}
+
+fn lifecycle(
+    pre: &wasmtime::component::InstancePre<HostState>,
+    store: &mut Store<HostState>,
+    instance: &wasmtime::component::Instance,
+) -> wasmtime::Result<Option<Lifecycle>> {
+    match LifecycleIndices::new(pre) {
+        Ok(indices) => Ok(Some(indices.load(store, instance)?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The versions of the plugin in a task.
+pub(crate) struct Versions {
+    /// The version new instances run.
+    pub current: Plugin,
+    probation: Option<Probation>,
+    /// State to restore into the next instance started (after a rollback).
+    restore_next: Option<(String, Vec<u8>)>,
+    /// Swaps done.
+    pub swaps: u64,
+    /// Rollbacks done.
+    pub rollbacks: u64,
+}
+
+/// The version a new one replaced, kept until the new one proves itself.
+struct Probation {
+    previous: Plugin,
+    /// The previous version's state at the switch, for a rollback.
+    state: Option<(String, Vec<u8>)>,
+    since: Instant,
+    traps: u32,
+}
+
+impl Versions {
+    pub fn new(current: Plugin) -> Self {
+        Versions { current, probation: None, restore_next: None, swaps: 0, rollbacks: 0 }
+    }
+
+    /// A call trapped. During a new version's probation, the second trap
+    /// rolls back to the previous version; returns what to report.
+    pub fn on_trap(&mut self) -> Option<String> {
+        let probation = self.probation.as_mut()?;
+        if probation.since.elapsed() > PROBATION {
+            self.probation = None;
+            return None;
+        }
+        probation.traps += 1;
+        if probation.traps < ROLLBACK_AFTER_TRAPS {
+            return None;
+        }
+        let probation = self.probation.take().expect("checked");
+        let bad = std::mem::replace(&mut self.current, probation.previous);
+        self.restore_next = probation.state;
+        self.rollbacks += 1;
+        Some(format!(
+            "plugin {} version {} trapped {} times right after the swap; rolled back to version {} (the file is retried when it changes again)",
+            bad.name, bad.hash, probation.traps, self.current.hash
+        ))
+    }
+
+    /// Starts an instance of the current version; after a rollback it gets
+    /// the state the previous version had at the switch.
+    pub fn start(&mut self, starter: &Starter, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
+        let mut instance = start(starter, &self.current, io)?;
+        if let Some((from, state)) = self.restore_next.take() {
+            if let Err(reason) = restore(&mut instance, &starter.limits, &from, &state) {
+                let note = format!("plugin {}: state not restored after the rollback: {reason}", self.current.name);
+                instance.io().plugin_log(LogLevel::Warn, &note);
+            }
+        }
+        Ok(instance)
+    }
+
+    /// Replaces `old` by `new` (already prepared): the old version's state
+    /// goes to the new one, then the task's tuples in flight. On failure the
+    /// old instance stays and the reason is returned.
+    pub fn switch(
+        &mut self,
+        starter: &Starter,
+        mut old: Instance,
+        mut new: Instance,
+        detected: Instant,
+    ) -> Result<Instance, (Instance, String)> {
+        let limits = &starter.limits;
+        let old_version = old.version(limits);
+        let new_version = new.version(limits);
+        let snapshot = match &old.lifecycle {
+            None => None,
+            Some(lifecycle) => {
+                old.store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
+                match lifecycle.call_snapshot(&mut old.store) {
+                    Ok(Ok(state)) => state,
+                    Ok(Err(reason)) => return Err((old, format!("the running version's snapshot failed: {reason}"))),
+                    Err(e) => {
+                        // The old instance is poisoned now: go on with the
+                        // new one, without state.
+                        let note =
+                            format!("the running version trapped in snapshot ({e}); the new version starts fresh");
+                        tracing::warn!("{note}");
+                        None
+                    }
+                }
+            }
+        };
+        let carried = match (&snapshot, new.lifecycle.is_some()) {
+            (Some(state), true) => {
+                if let Err(reason) = restore(&mut new, limits, &old_version, state) {
+                    return Err((old, format!("the new version's restore failed: {reason}")));
+                }
+                true
+            }
+            _ => false,
+        };
+        // The task's real connections move to the new instance.
+        old.io().hand_over(new.io());
+        if !carried {
+            // Tuples the old version kept to ack later: the new one never
+            // heard of them, so Storm replays them.
+            let kept: Vec<String> = new.io().in_flight.drain().collect();
+            for id in &kept {
+                let _ = new.io().output.send(&Outgoing::Fail(id));
+            }
+            if !kept.is_empty() {
+                new.io().plugin_log(
+                    LogLevel::Warn,
+                    &format!("{} tuples kept by the old version failed at the swap", kept.len()),
+                );
+            }
+        }
+        let message = format!(
+            "plugin {} swapped: version {old_version} ({}) -> {new_version} ({}) in {} ms, state {}",
+            new.plugin.name,
+            old.plugin.hash,
+            new.plugin.hash,
+            detected.elapsed().as_millis(),
+            if carried {
+                "carried over"
+            } else if snapshot.is_some() {
+                "dropped (the new version does not take state)"
+            } else {
+                "fresh (the old version has none)"
+            }
+        );
+        tracing::info!("{message}");
+        self.probation = Some(Probation {
+            previous: old.plugin.clone(),
+            state: snapshot.map(|s| (old_version, s)),
+            since: Instant::now(),
+            traps: 0,
+        });
+        self.current = new.plugin.clone();
+        self.swaps += 1;
+        Ok(new)
+    }
+}
+
+fn restore(instance: &mut Instance, limits: &Limits, from: &str, state: &[u8]) -> Result<(), String> {
+    let Some(lifecycle) = &instance.lifecycle else { return Err("it does not export lifecycle".into()) };
+    instance.store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
+    match lifecycle.call_restore(&mut instance.store, from, state) {
+        Ok(result) => result,
+        Err(e) => Err(format!("trapped: {e}")),
+    }
+}
+
+/// Logs at the plugin target (Storm gets the message as an `error`).
+pub(crate) fn report(io: &TaskIo, message: &str) {
+    tracing::error!(target: PLUGIN_TARGET, "{message}");
+    let _ = io.output.send(&Outgoing::Error(message));
+    let _ = io.output.flush();
+}

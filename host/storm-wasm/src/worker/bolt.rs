@@ -1,0 +1,262 @@
+//! A bolt executor: one thread running one or more tasks of a bolt. It takes
+//! batches from its queue, hands each task's tuples to its plugin in one
+//! call, and sends what the call emitted and acked when it returns.
+//!
+//! A call that traps leaves nothing behind, so its batch is retried tuple by
+//! tuple on a fresh instance and only the tuple that traps alone fails (as in
+//! the subprocess mode).
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::host::{InFlight, Outbox, Shared, TaskCtx};
+use super::instance::{start_bolt, BoltInstance, Gate, Restarts, TaskSpec};
+use super::queue::{Popped, TaskQueue};
+use super::stats::add;
+use super::tuple::{Payload, Roots, Tuple, SYSTEM};
+use crate::bindings::{Input, LogLevel, Outcome};
+use crate::engine::deadline_ticks;
+use crate::sandbox::trap_cause;
+
+/// The longest an idle executor sleeps before looking at the abort flag.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+struct BoltTask {
+    spec: TaskSpec,
+    /// `None` only while being replaced.
+    inst: Option<BoltInstance>,
+    restarts: Restarts,
+    next_id: u64,
+}
+
+impl BoltTask {
+    fn ctx(&mut self) -> &mut TaskCtx {
+        &mut self.inst.as_mut().expect("an instance").store.data_mut().ctx
+    }
+
+    /// The plugin's view of a tuple; the tuple goes in flight.
+    fn input(&mut self, t: Tuple, names: &[(String, Vec<String>)]) -> Input {
+        self.next_id += 1;
+        let id = self.next_id;
+        let tick = t.source == SYSTEM;
+        self.ctx().in_flight.insert(id, InFlight { roots: t.roots, ack_val: 0, tick });
+        let (source_component, stream_id) = if tick {
+            ("__system".to_string(), "__tick".to_string())
+        } else {
+            let (component, streams) = &names[t.source as usize];
+            (component.clone(), streams[t.stream as usize].clone())
+        };
+        Input {
+            id: id.to_string(),
+            source_component,
+            source_task: t.source_task,
+            stream_id,
+            values: t.values.into_vec(),
+        }
+    }
+}
+
+/// One bolt executor, ready to run on its thread.
+pub struct BoltExecutor {
+    /// Its tasks (consecutive ids).
+    pub tasks: Vec<(TaskSpec, TaskCtx)>,
+    /// Its receive queue.
+    pub queue: Arc<TaskQueue>,
+    /// Where its output goes.
+    pub outbox: Outbox,
+    /// The worker.
+    pub shared: Arc<Shared>,
+    /// The tick tuple period.
+    pub tick: Option<Duration>,
+    /// The start barrier.
+    pub gate: Arc<Gate>,
+}
+
+/// Runs the executor until its queue is closed and empty, or the run aborts.
+pub fn run(exec: BoltExecutor) {
+    let BoltExecutor { tasks: specs, queue, mut outbox, shared, tick, gate } = exec;
+    let mut tasks = Vec::with_capacity(specs.len());
+    for (spec, ctx) in specs {
+        let name = format!("{}:{}", ctx.component, ctx.task);
+        let mut restarts = Restarts::default();
+        match start_bolt(&spec, ctx, &mut restarts) {
+            Ok(inst) => tasks.push(BoltTask { spec, inst: Some(inst), restarts, next_id: 0 }),
+            Err(reason) => {
+                gate.ready(Err(format!("bolt {name} cannot start: {reason}")));
+                return;
+            }
+        }
+    }
+    if !gate.ready(Ok(())) {
+        return;
+    }
+    let first_task = tasks[0].spec.context.task_id;
+    let limits = tasks[0].spec.limits.clone();
+    let tick_values = tick.map(|t| rmp_values(t.as_secs()));
+    let mut next_tick = tick.map(|t| Instant::now() + t);
+    let mut popped = Vec::with_capacity(limits.max_batch);
+    let mut per_task: Vec<Vec<Tuple>> = (0..tasks.len()).map(|_| Vec::new()).collect();
+    while !shared.abort.load(Ordering::Relaxed) {
+        let wait = next_tick.map_or(IDLE_WAIT, |t| t.saturating_duration_since(Instant::now()).min(IDLE_WAIT));
+        let max = limits.max_batch * tasks.len();
+        let n = match queue.pop(max, limits.max_batch_bytes, wait, &mut popped) {
+            Popped::Tuples(n) => n,
+            Popped::Timeout => 0,
+            Popped::Closed => break,
+        };
+        for t in popped.drain(..) {
+            per_task[(t.dest - first_task) as usize].push(t);
+        }
+        let mut result = Ok(());
+        for (task, tuples) in tasks.iter_mut().zip(per_task.iter_mut()) {
+            while !tuples.is_empty() && result.is_ok() {
+                let rest = tuples.split_off(tuples.len().min(limits.max_batch));
+                let batch: Vec<Input> =
+                    std::mem::replace(tuples, rest).into_iter().map(|t| task.input(t, &shared.names)).collect();
+                result = execute(task, batch, &[], &mut outbox);
+            }
+        }
+        if let (Some(at), Some(period), Some(values)) = (next_tick, tick, &tick_values) {
+            if Instant::now() >= at {
+                next_tick = Some(at + period);
+                for task in &mut tasks {
+                    let t = Tuple {
+                        dest: task.spec.context.task_id,
+                        source_task: -1,
+                        source: SYSTEM,
+                        stream: 0,
+                        values: Payload::Owned(values.clone()),
+                        roots: Roots::None,
+                    };
+                    let input = task.input(t, &shared.names);
+                    if result.is_ok() {
+                        result = execute(task, vec![input], &[], &mut outbox);
+                    }
+                }
+            }
+        }
+        if let Err(reason) = result {
+            shared.fail(reason);
+            break;
+        }
+        // Downstream first, then done: the drain never sees this work as
+        // finished before what it emitted is queued.
+        if !outbox.flush(&shared) {
+            break;
+        }
+        queue.done(n);
+    }
+}
+
+/// `[secs]`, the values of a tick tuple.
+fn rmp_values(secs: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(10);
+    rmp::encode::write_array_len(&mut out, 1).expect("Vec write");
+    rmp::encode::write_uint(&mut out, secs).expect("Vec write");
+    out
+}
+
+fn local_id(input: &Input) -> u64 {
+    input.id.parse().unwrap_or(0)
+}
+
+/// Runs one batch through the task's plugin. `waiting` are tuples of an
+/// earlier batch still to be retried (in flight, but not held by the
+/// instance). `Err` only when the plugin cannot go on.
+fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut Outbox) -> Result<(), String> {
+    let limits = task.spec.limits.clone();
+    let inst = task.inst.as_mut().expect("an instance");
+    let store = &mut inst.store;
+    store.data_mut().ctx.begin_call();
+    let deadline = limits.call_deadline(batch.len());
+    store.set_epoch_deadline(deadline_ticks(deadline));
+    let started = Instant::now();
+    let result = inst.bolt.storm_plugin_bolt_guest().call_execute(&mut *store, &batch);
+    let elapsed = started.elapsed();
+    let stderr = store.data_mut().ctx.drain_stdio(false);
+    let err = match result {
+        Ok(outcomes) => {
+            let ctx = &mut store.data_mut().ctx;
+            add(&ctx.stats.executed, batch.len() as u64);
+            add(&ctx.stats.latency_nanos, elapsed.as_nanos() as u64);
+            add(&ctx.stats.latency_count, batch.len() as u64);
+            ctx.commit(out);
+            apply_outcomes(ctx, &batch, outcomes, out);
+            task.restarts.succeeded();
+            return Ok(());
+        }
+        Err(e) => e,
+    };
+    let cause = trap_cause(&err, &stderr, deadline, &store.data().memory);
+    let inst = task.inst.take().expect("an instance");
+    let mut ctx = inst.store.into_data().ctx;
+    ctx.discard();
+    add(&ctx.stats.traps, 1);
+    let retry = batch.len() > 1;
+    // Tuples the dead instance kept to ack later are lost with it.
+    let kept: Vec<u64> =
+        ctx.in_flight.keys().copied().filter(|id| !batch.iter().chain(waiting).any(|i| local_id(i) == *id)).collect();
+    for id in &kept {
+        ctx.fail(*id, out);
+    }
+    let what = if retry {
+        format!("retrying its batch of {} tuple by tuple", batch.len())
+    } else {
+        format!(
+            "failing {}",
+            if batch.len() == 1 { format!("tuple {}", batch[0].id) } else { format!("{} tuples", batch.len()) }
+        )
+    };
+    let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
+    ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause}; {what}{kept_note}; restarting it", ctx.plugin));
+    let plugin = ctx.plugin.clone();
+    task.restarts.failed(&limits, &plugin, &cause)?;
+    task.inst = Some(start_bolt(&task.spec, ctx, &mut task.restarts)?);
+    if retry {
+        let mut rest: VecDeque<Input> = batch.into();
+        while let Some(input) = rest.pop_front() {
+            execute(task, vec![input], rest.make_contiguous(), out)?;
+        }
+    } else {
+        let first_line = cause.lines().next().unwrap_or_default().to_string();
+        let ctx = task.ctx();
+        for input in &batch {
+            let id = local_id(input);
+            if ctx.in_flight.contains_key(&id) {
+                ctx.plugin_log(LogLevel::Warn, &format!("tuple {} failed: {first_line}", input.id));
+                ctx.fail(id, out);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_outcomes(ctx: &mut TaskCtx, batch: &[Input], outcomes: Vec<Outcome>, out: &mut Outbox) {
+    if outcomes.len() != batch.len() {
+        let msg = format!(
+            "the plugin returned {} outcomes for {} tuples; the missing ones fail",
+            outcomes.len(),
+            batch.len()
+        );
+        ctx.plugin_log(LogLevel::Warn, &msg);
+    }
+    let mut outcomes = outcomes.into_iter();
+    for input in batch {
+        let id = local_id(input);
+        let tick = ctx.in_flight.get(&id).is_some_and(|i| i.tick);
+        match outcomes.next().unwrap_or_else(|| Outcome::Fail("no outcome returned".into())) {
+            Outcome::Ack => ctx.ack(id, out),
+            // A tick is not part of any tree; nothing waits for it.
+            Outcome::Pending if tick => ctx.ack(id, out),
+            Outcome::Pending => {}
+            Outcome::Fail(reason) => {
+                if ctx.in_flight.contains_key(&id) {
+                    ctx.plugin_log(LogLevel::Warn, &format!("tuple {} failed: {reason}", input.id));
+                }
+                ctx.fail(id, out);
+            }
+        }
+    }
+}

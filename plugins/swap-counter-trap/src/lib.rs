@@ -1,0 +1,1 @@
+include!("../../swap-counter/src/lib.rs");

@@ -1,0 +1,263 @@
+//! Hot swap through the real binary: new versions published (write, then
+//! rename) while tuples stream, with state carried over, broken versions
+//! refused and a trapping version rolled back.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use storm_multilang::storm_side::{ShellMsg, ToChild};
+use storm_multilang::Serializer;
+use storm_wasm_tests::shell::{conf, context, Shell};
+use storm_wasm_tests::{json_of, msgpack, plugin};
+
+use crate::SERIALIZERS;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("storm-wasm-swap-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    /// Publishes `bytes` as `name` the safe way: write beside, rename over.
+    fn publish(&self, name: &str, bytes: &[u8]) -> Instant {
+        let tmp = self.0.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, self.0.join(name)).unwrap();
+        Instant::now()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn compile(path: &Path) {
+    let status = std::process::Command::new(storm_wasm_tests::host_binary())
+        .args(["compile", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Streams tuples through a bolt, checking every outcome as Storm would.
+struct Stream {
+    shell: Shell,
+    next: u64,
+    in_flight: HashMap<String, String>,
+    totals: HashMap<String, u64>,
+    acked: u64,
+    errors: Vec<String>,
+}
+
+const WORDS: [&str; 5] = ["a", "b", "c", "d", "e"];
+
+impl Stream {
+    fn new(shell: Shell) -> Self {
+        Stream { shell, next: 0, in_flight: HashMap::new(), totals: HashMap::new(), acked: 0, errors: Vec::new() }
+    }
+
+    /// Sends `n` tuples, then reads until all are resolved; returns the
+    /// versions that served them, in order.
+    fn round(&mut self, n: usize) -> Vec<String> {
+        for _ in 0..n {
+            let word = WORDS[(self.next % WORDS.len() as u64) as usize];
+            let id = format!("t{}", self.next);
+            self.next += 1;
+            let values = msgpack(&json!([word]));
+            self.shell.queue(&ToChild::Tuple {
+                id: &id,
+                comp: Some("src"),
+                stream: "default",
+                task: 1,
+                values: &values,
+            });
+            self.in_flight.insert(id, word.to_string());
+        }
+        self.shell.flush();
+        let mut versions = Vec::new();
+        while !self.in_flight.is_empty() {
+            match self.shell.recv() {
+                ShellMsg::Emit(e) => {
+                    let v = json_of(&e.values);
+                    let (word, count, version) =
+                        (v[0].as_str().unwrap(), v[1].as_u64().unwrap(), v[2].as_str().unwrap());
+                    assert_eq!(
+                        self.in_flight.get(&e.anchors[0]).map(String::as_str),
+                        Some(word),
+                        "anchored to its input"
+                    );
+                    let total = self.totals.entry(word.to_string()).or_insert(0);
+                    *total += 1;
+                    assert_eq!(
+                        count, *total,
+                        "the count of {word} carries over every swap exactly (no loss, no duplicate)"
+                    );
+                    versions.push(version.to_string());
+                }
+                ShellMsg::Ack(id) => {
+                    assert!(self.in_flight.remove(&id).is_some(), "ack of {id}, not in flight (duplicate?)");
+                    self.acked += 1;
+                }
+                ShellMsg::Fail(id) => panic!("tuple {id} failed; errors so far: {:?}", self.errors),
+                ShellMsg::Error(e) => self.errors.push(e),
+                ShellMsg::Log { .. } | ShellMsg::Sync => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        versions
+    }
+
+    /// Streams until a tuple is served by `version`; the time that took.
+    fn until_version(&mut self, version: &str, since: Instant) -> Duration {
+        let deadline = since + Duration::from_secs(20);
+        loop {
+            let served = self.round(5);
+            if let Some(i) = served.iter().position(|v| v == version) {
+                assert!(served[i..].iter().all(|v| v == version), "no tuple goes back to the old version: {served:?}");
+                return since.elapsed();
+            }
+            assert!(Instant::now() < deadline, "version {version} never served; errors: {:?}", self.errors);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+#[test]
+fn thirty_swaps_under_load_lose_nothing_and_carry_the_counts() {
+    for s in SERIALIZERS {
+        let dir = Dir::new(&format!("{s:?}"));
+        let v1 = std::fs::read(plugin("swap_counter")).unwrap();
+        let v2 = std::fs::read(plugin("swap_counter_v2")).unwrap();
+        let trap = std::fs::read(plugin("swap_counter_trap")).unwrap();
+        // Deploy-time compiles (storm-wasm compile), so a swap is not a compile.
+        for p in ["swap_counter", "swap_counter_v2", "swap_counter_trap"] {
+            compile(&plugin(p));
+        }
+        dir.publish("counter.wasm", &v1);
+        let mut shell = Shell::storm_wasm("bolt", &dir.0.join("counter.wasm"), s, &[]);
+        shell.handshake(conf(), context(3, "counter"));
+        let mut stream = Stream::new(shell);
+        assert!(stream.round(20).iter().all(|v| v == "1.0.0"));
+
+        let mut latencies = Vec::new();
+        for swap in 0..30 {
+            let (bytes, version) = if swap % 2 == 0 { (&v2, "2.0.0") } else { (&v1, "1.0.0") };
+            let published = dir.publish("counter.wasm", bytes);
+            latencies.push(stream.until_version(version, published));
+            stream.round(10);
+            if swap == 9 {
+                // A truncated file and a file that is not a component are
+                // refused; traffic goes on with the running version.
+                let errors = stream.errors.len();
+                dir.publish("counter.wasm", &bytes[..bytes.len() / 2]);
+                let published = Instant::now();
+                while stream.errors.len() == errors && published.elapsed() < Duration::from_secs(10) {
+                    assert!(stream.round(5).iter().all(|v| v == version));
+                }
+                assert!(
+                    stream.errors[errors..].iter().any(|e| e.contains("refused") && e.contains("keeps running")),
+                    "{:?}",
+                    stream.errors
+                );
+                dir.publish("counter.wasm", b"not wasm at all");
+                stream.round(20);
+                dir.publish("counter.wasm", bytes);
+                stream.round(10);
+            }
+            if swap == 19 {
+                // A version that traps on every tuple is rolled back.
+                let errors = stream.errors.len();
+                dir.publish("counter.wasm", &trap);
+                let published = Instant::now();
+                while !stream.errors[errors..].iter().any(|e| e.contains("rolled back")) {
+                    assert!(published.elapsed() < Duration::from_secs(20), "no rollback: {:?}", stream.errors);
+                    assert!(stream.round(5).iter().all(|v| v == version), "the broken version served nothing");
+                }
+                // Deleting the file keeps the running version.
+                std::fs::remove_file(dir.0.join("counter.wasm")).unwrap();
+                assert!(stream.round(20).iter().all(|v| v == version));
+            }
+        }
+        stream.shell.close_stdin();
+        let rest = stream.shell.recv_to_end();
+        assert!(!rest.iter().any(|m| matches!(m, ShellMsg::Ack(_) | ShellMsg::Fail(_))), "{rest:?}");
+        assert!(stream.shell.wait().success());
+        latencies.sort();
+        let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+        eprintln!(
+            "{s:?}: {} tuples acked across 30 swaps; swap latency (rename -> first tuple served by the new version) p50 {:?} p99 {:?} max {:?}",
+            stream.acked,
+            p(0.5),
+            p(0.99),
+            latencies.last().unwrap()
+        );
+        assert_eq!(stream.acked, stream.next, "every tuple acked exactly once");
+    }
+}
+
+/// Appends a custom section: a different file (hash) with the same code.
+fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
+    let mut out = wasm.to_vec();
+    let name = b"storm-wasm-test";
+    let payload = tag.as_bytes();
+    let size = 1 + name.len() + payload.len();
+    out.push(0);
+    out.push(size as u8);
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[test]
+fn a_spout_keeps_its_message_ids_across_a_swap() {
+    let dir = Dir::new("spout");
+    let spout = std::fs::read(plugin("sentence_spout")).unwrap();
+    dir.publish("spout.wasm", &spout);
+    let mut shell =
+        Shell::storm_wasm("spout", &dir.0.join("spout.wasm"), Serializer::MessagePack, &["--stderr-log", "info"]);
+    let mut c = conf();
+    c["sentence.spout.limit"] = json!(6);
+    shell.handshake(c, context(1, "sentences"));
+    let cycle = |shell: &mut Shell, command: &str, id: Option<&str>| -> Vec<ShellMsg> {
+        shell.send(&ToChild::Spout { command, id });
+        shell.recv_until(|m| *m == ShellMsg::Sync)
+    };
+    let ids = |msgs: &[ShellMsg]| -> Vec<String> {
+        msgs.iter().filter_map(|m| if let ShellMsg::Emit(e) = m { e.id.clone() } else { None }).collect()
+    };
+    cycle(&mut shell, "activate", None);
+    let first: Vec<String> = (0..3).flat_map(|_| ids(&cycle(&mut shell, "next", None))).collect();
+    assert_eq!(first, vec!["0", "1", "2"]);
+    let new = with_custom_section(&spout, "v2");
+    let published = dir.publish("spout.wasm", &new);
+    // The swap happens at the next command once the new version is ready.
+    let mut swapped = false;
+    while !swapped {
+        assert!(published.elapsed() < Duration::from_secs(20), "no swap; stderr:\n{}", shell.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+        let got = cycle(&mut shell, "activate", None);
+        swapped = got.iter().any(|m| matches!(m, ShellMsg::Log { msg, .. } if msg.contains("swapped")));
+    }
+    // Acks of ids the old version emitted reach the new one, which goes on
+    // numbering where the old one stopped.
+    for id in ["0", "1", "2"] {
+        cycle(&mut shell, "ack", Some(id));
+    }
+    let rest: Vec<String> = (0..3).flat_map(|_| ids(&cycle(&mut shell, "next", None))).collect();
+    assert_eq!(rest, vec!["3", "4", "5"]);
+    for id in ["3", "4"] {
+        cycle(&mut shell, "ack", Some(id));
+    }
+    let last = cycle(&mut shell, "ack", Some("5"));
+    assert!(last.iter().any(|m| matches!(m, ShellMsg::Log { msg, .. } if msg == "all 6 messages acked")), "{last:?}");
+}
