@@ -333,7 +333,7 @@ impl Running {
         (queued, pending)
     }
 
-    /// Spout emits plus bolt executions so far: it stops moving when idle.
+    /// Emits, executions, acks and fails so far: it stops moving when the topology is idle.
     fn activity(&self) -> u64 {
         self.watched
             .iter()

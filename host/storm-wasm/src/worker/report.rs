@@ -187,7 +187,7 @@ pub fn summary(components: &[Watched], outcome: &Outcome) -> (String, serde_json
     }
     let _ = writeln!(
         text,
-        "spout messages: {tracked} emitted, {acked} acked, {failed} failed ({timed_out} timed out), {pending} pending"
+        "spout messages: {tracked} emitted (replays included), {acked} acked, {failed} failed ({timed_out} timed out), {pending} pending"
     );
     let _ = writeln!(
         text,
