@@ -31,6 +31,9 @@ export STORM_WASM_CACHE_DIR="$target_dir/test-compile-cache"
 echo "==> Rust tests"
 cargo test --release --locked --workspace
 
+echo "==> Python SDK tests"
+"$root/target/python-venv/bin/python" -m pytest -q "$root/sdk/python/tests"
+
 echo "==> fuzzing both decoders (a short run; cargo fuzz on nightly)"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

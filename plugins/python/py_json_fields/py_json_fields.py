@@ -3,6 +3,7 @@ stream example: (event_json) -> (action, is_bot, user). An anonymous edit
 (no "user" field) is emitted with user None. Malformed JSON raises, so the
 tuple fails with the parser's message.
 """
+
 import json
 
 from storm_wasm import Bolt

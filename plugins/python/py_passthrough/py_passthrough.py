@@ -1,4 +1,5 @@
 """Emits every tuple's values unchanged, anchored to it (benchmarks)."""
+
 from storm_wasm import Bolt
 
 

@@ -3,6 +3,7 @@ message id, and replays the ones Storm fails. Emits nothing while failed
 tuples wait for replay and ``max_pending`` (conf ``sentence.max.pending``,
 default 1000) are in flight.
 """
+
 from storm_wasm import Spout
 
 SENTENCES = [

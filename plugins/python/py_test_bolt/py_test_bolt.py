@@ -14,6 +14,7 @@ is a command; every emit is one field:
 
 Tick tuples emit ["tick", <count of ticks so far>] unanchored.
 """
+
 from storm_wasm import Bolt
 
 
@@ -35,10 +36,10 @@ class TestBolt(Bolt):
             self.fail(tup)
             return
         elif cmd.startswith("log:"):
-            self.logger.info(cmd[len("log:"):])
+            self.logger.info(cmd[len("log:") :])
         elif cmd.startswith("error:"):
             try:
-                raise RuntimeError(cmd[len("error:"):])
+                raise RuntimeError(cmd[len("error:") :])
             except RuntimeError as e:
                 self.raise_exception(e, tup)
         elif cmd == "keep":

@@ -4,6 +4,7 @@
 total every 1,000 words, as the original does. Use a fields grouping on
 "word" so each word always reaches the same task.
 """
+
 import os
 from collections import Counter
 
