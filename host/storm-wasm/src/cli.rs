@@ -47,6 +47,47 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = SerializerArg::Json)]
     pub serializer: SerializerArg,
 
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+
+    /// Dead-letter a tuple after this many failures of the same content:
+    /// ack it and emit (source, stream, values, error) on --poison-stream.
+    /// Off by default. Conf: storm.wasm.poison.after.
+    #[arg(long)]
+    pub poison_after: Option<u32>,
+
+    /// The dead-letter stream (declare it on the Java side).
+    /// Conf: storm.wasm.poison.stream.
+    #[arg(long, default_value = "dead_letter")]
+    pub poison_stream: String,
+
+    /// A metric, registered on the Java side, counting dead-lettered tuples.
+    /// Conf: storm.wasm.poison.metric.
+    #[arg(long)]
+    pub poison_metric: Option<String>,
+
+    /// Look up a relative plugin name in this directory (`split_sentence`
+    /// means DIR/split_sentence.wasm).
+    #[arg(long)]
+    pub plugins_dir: Option<PathBuf>,
+
+    /// Do not watch the plugin file for new versions (hot swap is on by
+    /// default: publish a new version by writing it next to the old one and
+    /// renaming it into place).
+    #[arg(long)]
+    pub no_watch: bool,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// The sandbox's limits and grants, shared by `bolt`, `spout` and `run`.
+/// A component's `storm.wasm.*` conf keys override them.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
     /// The most tuples handed to a bolt in one call.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_batch: u32,
@@ -107,22 +148,6 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5)]
     pub max_consecutive_traps: u32,
 
-    /// Dead-letter a tuple after this many failures of the same content:
-    /// ack it and emit (source, stream, values, error) on --poison-stream.
-    /// Off by default. Conf: storm.wasm.poison.after.
-    #[arg(long)]
-    pub poison_after: Option<u32>,
-
-    /// The dead-letter stream (declare it on the Java side).
-    /// Conf: storm.wasm.poison.stream.
-    #[arg(long, default_value = "dead_letter")]
-    pub poison_stream: String,
-
-    /// A metric, registered on the Java side, counting dead-lettered tuples.
-    /// Conf: storm.wasm.poison.metric.
-    #[arg(long)]
-    pub poison_metric: Option<String>,
-
     /// Mount a host directory read-only into the plugin: `PATH` (same path
     /// inside) or `HOST:GUEST`. Repeatable. Conf: storm.wasm.grant.dirs.
     #[arg(long)]
@@ -133,26 +158,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub grant_env: Vec<String>,
 
-    /// Look up a relative plugin name in this directory (`split_sentence`
-    /// means DIR/split_sentence.wasm).
-    #[arg(long)]
-    pub plugins_dir: Option<PathBuf>,
-
-    /// Do not watch the plugin file for new versions (hot swap is on by
-    /// default: publish a new version by writing it next to the old one and
-    /// renaming it into place).
-    #[arg(long)]
-    pub no_watch: bool,
-
     /// Turn CPU deadlines off (only to measure what they cost).
     #[arg(long)]
     pub no_deadlines: bool,
-
-    #[command(flatten)]
-    pub cache: CacheArgs,
-
-    #[command(flatten)]
-    pub log: LogArgs,
 }
 
 /// Options of `compile`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rmpv::Value;
 
-use crate::cli::RunArgs;
+use crate::cli::SandboxArgs;
 
 /// Every limit the host enforces on one plugin instance.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,8 +67,9 @@ pub struct Grants {
 }
 
 impl Limits {
-    /// The limits of the command line.
-    pub fn from_args(args: &RunArgs) -> Self {
+    /// The limits of the command line (no dead-letter policy: that is
+    /// `bolt`'s own flag, see [`Poison`]).
+    pub fn from_args(args: &SandboxArgs) -> Self {
         Limits {
             max_memory: mib(args.max_memory_mib),
             deadline: Duration::from_millis(args.deadline_ms),
@@ -82,11 +83,7 @@ impl Limits {
             max_batch: args.max_batch as usize,
             max_batch_bytes: args.max_batch_bytes,
             max_consecutive_traps: args.max_consecutive_traps,
-            poison: args.poison_after.map(|after| Poison {
-                after,
-                stream: args.poison_stream.clone(),
-                metric: args.poison_metric.clone(),
-            }),
+            poison: None,
             deadlines: !args.no_deadlines,
         }
     }
@@ -168,7 +165,7 @@ impl Limits {
 }
 
 /// The grants of the command line.
-pub fn grants_from_args(args: &RunArgs) -> Grants {
+pub fn grants_from_args(args: &SandboxArgs) -> Grants {
     Grants { dirs: args.grant_dir.iter().map(|d| parse_dir_grant(d)).collect(), env: args.grant_env.clone() }
 }
 
@@ -203,7 +200,7 @@ mod tests {
     fn defaults() -> Limits {
         let cli = crate::cli::Cli::parse_from(["storm-wasm", "bolt", "x.wasm"]);
         let crate::cli::Command::Bolt(args) = cli.command else { unreachable!() };
-        Limits::from_args(&args)
+        Limits::from_args(&args.sandbox)
     }
 
     fn conf(pairs: &[(&str, Value)]) -> Value {

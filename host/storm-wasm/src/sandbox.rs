@@ -6,6 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use storm_multilang::msgpack;
+
 use anyhow::{Context as _, Result};
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{FsPerms, WasiCtx};
@@ -190,4 +192,32 @@ pub fn trap_cause(err: &wasmtime::Error, stderr: &[String], deadline: Duration, 
         cause.push_str(&format!("\n{bt}"));
     }
     cause
+}
+
+/// The values of an emit must be exactly one MessagePack array: Storm's
+/// next component would otherwise get garbage, far from the cause.
+pub fn check_values(values: &[u8]) -> Result<(), String> {
+    match msgpack::value_len(values) {
+        Ok(len) if len == values.len() && matches!(values[0], 0x90..=0x9f | 0xdc | 0xdd) => Ok(()),
+        Ok(len) if len == values.len() => Err("the values are not a MessagePack array".into()),
+        Ok(_) => Err("the values hold bytes after one MessagePack array".into()),
+        Err(_) => Err("the values are not valid MessagePack".into()),
+    }
+}
+
+/// `s` cut to at most `max` bytes (on a character boundary), saying how much was cut.
+pub fn truncate(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes cut)", &s[..cut], s.len() - cut).into()
+}
+
+/// The bytes of an emit's anchors, for the per-call budget.
+pub fn anchors_len(anchors: &[String]) -> usize {
+    anchors.iter().map(String::len).sum()
 }

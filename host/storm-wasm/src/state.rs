@@ -18,7 +18,7 @@ use crate::bindings::{bolt, spout, LogLevel as WitLevel};
 use crate::limits::Limits;
 use crate::logging::PLUGIN_TARGET;
 use crate::output::Output;
-use crate::sandbox::{CallBudget, LogRate, MemoryLimiter};
+use crate::sandbox::{anchors_len, check_values, truncate, CallBudget, LogRate, MemoryLimiter};
 use crate::stdio::Capture;
 
 /// How long an emit waits for Storm's task-id reply before giving up.
@@ -217,32 +217,6 @@ impl TaskIo {
     fn spend(&mut self, bytes: usize, emit: bool) -> wasmtime::Result<()> {
         self.budget.spend(&self.limits, bytes, emit)
     }
-}
-
-/// The values of an emit must be exactly one MessagePack array: Storm's
-/// next component would otherwise get garbage, far from the cause.
-fn check_values(values: &[u8]) -> Result<(), String> {
-    match msgpack::value_len(values) {
-        Ok(len) if len == values.len() && matches!(values[0], 0x90..=0x9f | 0xdc | 0xdd) => Ok(()),
-        Ok(len) if len == values.len() => Err("the values are not a MessagePack array".into()),
-        Ok(_) => Err("the values hold bytes after one MessagePack array".into()),
-        Err(_) => Err("the values are not valid MessagePack".into()),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if s.len() <= max {
-        return s.into();
-    }
-    let mut cut = max;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}… ({} bytes cut)", &s[..cut], s.len() - cut).into()
-}
-
-fn anchors_len(anchors: &[String]) -> usize {
-    anchors.iter().map(String::len).sum()
 }
 
 /// The data of a plugin's wasmtime store.

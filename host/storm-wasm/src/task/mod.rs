@@ -56,8 +56,13 @@ pub(crate) enum Event {
 /// Runs `storm-wasm bolt|spout`.
 pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     logging::init(&args.log);
-    let mut limits = Limits::from_args(&args);
-    let mut grants = limits::grants_from_args(&args);
+    let mut limits = Limits::from_args(&args.sandbox);
+    limits.poison = args.poison_after.map(|after| limits::Poison {
+        after,
+        stream: args.poison_stream.clone(),
+        metric: args.poison_metric.clone(),
+    });
+    let mut grants = limits::grants_from_args(&args.sandbox);
     let plugin_path = resolve_plugin(&args);
     let load = |limits: &Limits| -> Result<(Engine, Plugin, Vec<u8>), ExitCode> {
         let engine = engine::new_engine(limits.max_stack, limits.deadlines)

@@ -27,7 +27,7 @@ use super::topology::Topology;
 use super::tuple::{Payload, Rng, Roots, Tuple};
 use crate::bindings::{bolt, spout, LogLevel};
 use crate::limits::Limits;
-use crate::sandbox::{CallBudget, LogRate, MemoryLimiter};
+use crate::sandbox::{anchors_len, truncate, CallBudget, LogRate, MemoryLimiter};
 use crate::stdio::Capture;
 
 /// Spouts: what the topology is doing.
@@ -497,17 +497,6 @@ impl TaskCtx {
     }
 }
 
-fn truncate(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if s.len() <= max {
-        return s.into();
-    }
-    let mut cut = max;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}… ({} bytes cut)", &s[..cut], s.len() - cut).into()
-}
-
 /// The data of a plugin's store in the native worker.
 pub struct WorkerHost {
     wasi: WasiCtx,
@@ -572,10 +561,6 @@ impl bolt::storm::plugin::host::Host for WorkerHost {
         *metrics.entry((ctx.component.to_string(), name)).or_insert(0.0) += delta;
         Ok(())
     }
-}
-
-fn anchors_len(anchors: &[String]) -> usize {
-    anchors.iter().map(String::len).sum()
 }
 
 impl bolt::storm::plugin::bolt_output::Host for WorkerHost {

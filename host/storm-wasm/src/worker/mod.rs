@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 use wasmtime::Engine;
 
-pub use args::{RunTopologyArgs, SandboxArgs};
+pub use args::RunTopologyArgs;
 use host::{spout_state, Outbox, Shared, TaskCtx, WorkerHost};
 use instance::{Gate, TaskSpec};
 use report::Watched;
@@ -163,8 +163,8 @@ impl Running {
         args: &RunTopologyArgs,
         taps: FxHashMap<String, Vec<String>>,
     ) -> Result<Self, (u8, String)> {
-        let base_limits = args.sandbox.limits();
-        let base_grants = args.sandbox.grants();
+        let base_limits = crate::limits::Limits::from_args(&args.sandbox);
+        let base_grants = crate::limits::grants_from_args(&args.sandbox);
         let mut plugins = Plugins { engines: HashMap::new(), loaded: HashMap::new() };
 
         // Queues: one per bolt executor.
