@@ -62,9 +62,10 @@ impl CompileCache {
         &self.dir
     }
 
-    /// The component for `wasm`, from the cache or compiled into it.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<(Component, Source)> {
-        let key = key(engine, wasm);
+    /// The component for `wasm` (whose [`digest`] is `digest`), from the
+    /// cache or compiled into it.
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8], digest: &str) -> Result<(Component, Source)> {
+        let key = key(engine, digest);
         let path = self.dir.join(format!("{key}.cwasm"));
         if let Some(c) = self.try_load(engine, &path) {
             return Ok((c, Source::Cached));
@@ -119,17 +120,16 @@ impl CompileCache {
     }
 }
 
-fn key(engine: &Engine, wasm: &[u8]) -> String {
-    let digest = Sha256::digest(wasm);
+fn key(engine: &Engine, digest: &str) -> String {
     let mut h = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}-{:016x}", h.finish())
+    format!("{digest}-{:016x}", h.finish())
 }
 
-/// The hex SHA-256 of a plugin, as logged.
-pub fn content_hash(wasm: &[u8]) -> String {
-    Sha256::digest(wasm).iter().take(8).map(|b| format!("{b:02x}")).collect()
+/// The hex SHA-256 of a plugin. Computed once per file: a Python plugin is
+/// 20 MB, and hashing it takes tens of milliseconds.
+pub fn digest(wasm: &[u8]) -> String {
+    Sha256::digest(wasm).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn default_dir() -> PathBuf {

@@ -103,13 +103,20 @@ pub struct Plugin<T: 'static = HostState> {
     pub name: String,
     /// The first bytes of its SHA-256, as logged.
     pub hash: String,
+    /// Its whole SHA-256, hex.
+    pub digest: String,
     /// Ready to instantiate.
     pub prepared: Arc<Prepared<T>>,
 }
 
 impl<T> Clone for Plugin<T> {
     fn clone(&self) -> Self {
-        Plugin { name: self.name.clone(), hash: self.hash.clone(), prepared: self.prepared.clone() }
+        Plugin {
+            name: self.name.clone(),
+            hash: self.hash.clone(),
+            digest: self.digest.clone(),
+            prepared: self.prepared.clone(),
+        }
     }
 }
 
@@ -131,9 +138,10 @@ pub fn load_wasm<T: PluginHost>(
     let started = Instant::now();
     check_component(path, &wasm)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
-    let hash = cache::content_hash(&wasm);
+    let digest = cache::digest(&wasm);
+    let hash = digest[..16].to_string();
     let (component, source) =
-        compile(engine, &wasm, cache).with_context(|| format!("cannot compile {}", path.display()))?;
+        compile(engine, &wasm, &digest, cache).with_context(|| format!("cannot compile {}", path.display()))?;
     let prepared = link::<T>(engine, &component, world).with_context(|| {
         format!(
             "{} does not fit the storm:plugin {world:?} world (is it a {}?)",
@@ -145,12 +153,12 @@ pub fn load_wasm<T: PluginHost>(
         )
     })?;
     tracing::info!(plugin = %name, hash = %hash, ?source, load_ms = started.elapsed().as_millis() as u64, "plugin loaded");
-    Ok(Plugin { name, hash, prepared: Arc::new(prepared) })
+    Ok(Plugin { name, hash, digest, prepared: Arc::new(prepared) })
 }
 
-fn compile(engine: &Engine, wasm: &[u8], cache: &CacheArgs) -> Result<(Component, Source)> {
+fn compile(engine: &Engine, wasm: &[u8], digest: &str, cache: &CacheArgs) -> Result<(Component, Source)> {
     match CompileCache::open(cache) {
-        Some(cache) => cache.load_or_compile(engine, wasm),
+        Some(cache) => cache.load_or_compile(engine, wasm, digest),
         None => Ok((Component::new(engine, wasm)?, Source::CompiledUncached)),
     }
 }
@@ -199,7 +207,7 @@ pub fn compile_only(args: &CompileArgs) -> Result<()> {
     let engine = new_engine((args.max_stack_kib as usize) << 10, !args.no_deadlines)?;
     let wasm = read_component(&args.plugin)?;
     let started = Instant::now();
-    let (component, source) = compile(&engine, &wasm, &args.cache)?;
+    let (component, source) = compile(&engine, &wasm, &cache::digest(&wasm), &args.cache)?;
     let world = if link::<HostState>(&engine, &component, World::Bolt).is_ok() {
         "bolt"
     } else if link::<HostState>(&engine, &component, World::Spout).is_ok() {

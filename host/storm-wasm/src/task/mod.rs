@@ -64,16 +64,15 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     });
     let mut grants = limits::grants_from_args(&args.sandbox);
     let plugin_path = resolve_plugin(&args);
-    let load = |limits: &Limits| -> Result<(Engine, Plugin, Vec<u8>), ExitCode> {
+    let load = |limits: &Limits| -> Result<(Engine, Plugin), ExitCode> {
         let engine = engine::new_engine(limits.max_stack, limits.deadlines)
             .map_err(|e| fail(EXIT_FAILURE, &format!("{e:#}")))?;
-        let wasm = engine::read_component(&plugin_path).map_err(|e| fail(EXIT_PLUGIN, &format!("{e:#}")))?;
-        let plugin = engine::load_wasm(&engine, &plugin_path, wasm.clone(), kind, &args.cache)
-            .map_err(|e| fail(EXIT_PLUGIN, &format!("{e:#}")))?;
-        Ok((engine, plugin, wasm))
+        let plugin =
+            engine::load(&engine, &plugin_path, kind, &args.cache).map_err(|e| fail(EXIT_PLUGIN, &format!("{e:#}")))?;
+        Ok((engine, plugin))
     };
     // Compile before the handshake: Storm is still starting up meanwhile.
-    let (mut engine, mut plugin, mut wasm) = match load(&limits) {
+    let (mut engine, mut plugin) = match load(&limits) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -107,7 +106,7 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
         tracing::warn!("{warning}");
     }
     if (limits.max_stack, limits.deadlines) != compiled_with {
-        (engine, plugin, wasm) = match load(&limits) {
+        (engine, plugin) = match load(&limits) {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
@@ -157,7 +156,7 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
     } else {
         let (output, name, limits) = (output.clone(), plugin.name.clone(), limits.clone());
         let new_io = move || TaskIo::detached(output.clone(), name.clone(), limits.clone());
-        swap::watch(plugin_path.clone(), kind, args.cache.clone(), starter.clone(), new_io, &wasm)
+        swap::watch(plugin_path.clone(), kind, args.cache.clone(), starter.clone(), new_io, plugin.digest.clone())
     };
     let io = TaskIo::new(output.clone(), plugin.name.clone(), limits, task_ids);
     let mut task = Task { starter, versions: Versions::new(plugin), swaps, restarts: Restarts::default() };

@@ -15,7 +15,6 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant, SystemTime};
 
 use notify::{RecursiveMode, Watcher};
-use sha2::{Digest, Sha256};
 
 use super::instance::{start, Instance, Starter};
 use crate::cli::CacheArgs;
@@ -42,10 +41,10 @@ pub(crate) fn watch(
     cache: CacheArgs,
     starter: Starter,
     new_io: impl Fn() -> TaskIo + Send + 'static,
-    current: &[u8],
+    current_digest: String,
 ) -> Receiver<SwapEvent> {
     let (tx, rx) = mpsc::channel();
-    let mut last_hash = full_hash(current);
+    let mut last_hash = current_digest;
     std::thread::Builder::new()
         .name("plugin-watcher".into())
         .spawn(move || {
@@ -80,7 +79,7 @@ pub(crate) fn watch(
                     tracing::info!("{} is gone; the running version stays", path.display());
                     continue;
                 };
-                let hash = full_hash(&wasm);
+                let hash = crate::cache::digest(&wasm);
                 if hash == last_hash {
                     continue;
                 }
@@ -105,6 +104,11 @@ fn start_watcher(path: &Path, events: Sender<bool>) -> Option<notify::Recommende
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
+            // Reads (ours included: reading the file to hash it) are not
+            // changes; reacting to them would spin.
+            if matches!(event.kind, notify::EventKind::Access(_)) {
+                return;
+            }
             if event.paths.last().is_some_and(|p| p.file_name() == Some(name.as_os_str())) {
                 let renamed = matches!(
                     event.kind,
@@ -147,10 +151,6 @@ fn file_stamp(path: &Path) -> Option<(u64, SystemTime, u64)> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.len(), meta.modified().ok()?, meta.ino()))
-}
-
-fn full_hash(wasm: &[u8]) -> String {
-    Sha256::digest(wasm).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn prepare(
