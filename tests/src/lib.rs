@@ -2,10 +2,18 @@
 //! subprocess: the end-to-end tests, the load driver (`storm-driver bench`)
 //! and the demo (`storm-driver demo`) are built on it.
 
+pub mod child;
+pub mod coldstart;
+pub mod conn;
 pub mod demo;
 pub mod driver;
+pub mod flight;
 pub mod native_bolt;
 pub mod shell;
+pub mod suite;
+pub mod swap_latency;
+pub mod sys;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 

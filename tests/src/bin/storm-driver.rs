@@ -1,5 +1,6 @@
 //! Plays Apache Storm against storm-wasm: `demo` runs the example topology
-//! through the real binary; `bench` measures a bolt under load.
+//! through the real binary; `bench` measures a bolt under load; `suite`
+//! runs every benchmark scenario and writes the results (`bench/run.sh`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use storm_multilang::Serializer;
 use storm_wasm_tests::driver::{run_bolt, BoltLoad};
+use storm_wasm_tests::suite;
 
 #[derive(Parser)]
 #[command(name = "storm-driver", about = "Plays Apache Storm's side of multi-lang against storm-wasm")]
@@ -50,6 +52,35 @@ enum Cmd {
         #[arg(long)]
         label: Option<String>,
     },
+    /// Every benchmark scenario (storm-wasm, pystorm, the native child;
+    /// batch sizes; cold start; memory), results as JSON.
+    Suite {
+        /// Where to write the results.
+        #[arg(long)]
+        out: PathBuf,
+        /// The plugins (default: target/plugins).
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// A Python with pystorm installed (the bench virtualenv); without
+        /// it the pystorm rows are left out.
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// The pystorm bolts (default: bench/pystorm/bolts.py).
+        #[arg(long)]
+        pystorm_bolts: Option<PathBuf>,
+        /// Compile cache for the throughput runs (default: target/bench-cache).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        /// Rounds over all scenarios; each row is the median.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Multiply every tuple count (e.g. 0.1 for a quick look).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Leave out the cold-start measurements.
+        #[arg(long)]
+        no_coldstart: bool,
+    },
     /// A pass-through bolt with no wasm, straight on the protocol (the
     /// driver's ceiling when benchmarked with --command).
     NativeBolt {
@@ -92,6 +123,32 @@ fn main() -> ExitCode {
             let label = label.unwrap_or_else(|| plugin.clone());
             bench(&Bench { tuples, plugin, max_pending, host_args: host_arg, command, label }, &serializers)
         }
+        Cmd::Suite { out, plugins, python, pystorm_bolts, cache_dir, rounds, scale, no_coldstart } => {
+            let root = storm_wasm_tests::repo_root();
+            let options = suite::Options {
+                host: storm_wasm_tests::host_binary(),
+                plugins: plugins.unwrap_or_else(|| root.join("target/plugins")),
+                python,
+                pystorm_bolts: pystorm_bolts.unwrap_or_else(|| root.join("bench/pystorm/bolts.py")),
+                driver: std::env::current_exe().expect("this program has a path"),
+                cache: cache_dir.unwrap_or_else(|| root.join("target/bench-cache")),
+                rounds: rounds.max(1),
+                scale,
+                no_coldstart,
+            };
+            let (results, ok) = suite::run(&options);
+            let text = serde_json::to_string_pretty(&results).expect("JSON values serialize");
+            if let Err(e) = std::fs::write(&out, text + "\n") {
+                eprintln!("cannot write {}: {e}", out.display());
+                return ExitCode::FAILURE;
+            }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("suite: some runs had problems; see `problems` in {}", out.display());
+                ExitCode::FAILURE
+            }
+        }
         Cmd::NativeBolt { serializer } => match storm_wasm_tests::native_bolt::run(serializer.into()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -113,17 +170,20 @@ struct Bench {
 
 fn bench(b: &Bench, serializers: &[Serializer]) -> ExitCode {
     let values = vec![storm_wasm_tests::msgpack(&serde_json::json!(["snow white and the seven dwarfs", 42]))];
-    println!("| bolt | serializer | tuples | tuples/s | child CPU µs/tuple | p50 latency | p99 latency | RSS MiB |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| bolt | serializer | tuples | tuples/s | child CPU µs/tuple | driver CPU µs/tuple | p50 latency | p99 latency | RSS MiB |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut ok = true;
     for &serializer in serializers {
         let ser = if serializer == Serializer::Json { "json" } else { "msgpack" };
         let mut load = match &b.command {
-            Some(command) => {
-                let mut load = BoltLoad::storm_wasm(PathBuf::new(), serializer, b.tuples, values.clone());
-                load.command = command.replace("{serializer}", ser).split_whitespace().map(str::to_string).collect();
-                load
-            }
+            Some(command) => BoltLoad::command(
+                command.replace("{serializer}", ser).split_whitespace().map(str::to_string).collect(),
+                serializer,
+                b.tuples,
+                values.clone(),
+            ),
             None => {
                 let path = if b.plugin.ends_with(".wasm") {
                     PathBuf::from(&b.plugin)
@@ -137,11 +197,12 @@ fn bench(b: &Bench, serializers: &[Serializer]) -> ExitCode {
         load.command.extend(b.host_args.iter().cloned());
         let r = run_bolt(&load);
         println!(
-            "| {} | {serializer:?} | {} | {:.0} | {} | {:.0} µs | {:.0} µs | {} |",
+            "| {} | {serializer:?} | {} | {:.0} | {} | {} | {:.0} µs | {:.0} µs | {} |",
             b.label,
             r.tuples,
             r.throughput(),
             r.cpu_us_per_tuple().map_or("n/a".into(), |c| format!("{c:.2}")),
+            r.driver_cpu_us_per_tuple().map_or("n/a".into(), |c| format!("{c:.2}")),
             r.latency(50.0).as_secs_f64() * 1e6,
             r.latency(99.0).as_secs_f64() * 1e6,
             r.rss_bytes.map_or("n/a".into(), |b| format!("{:.1}", b as f64 / (1 << 20) as f64)),
