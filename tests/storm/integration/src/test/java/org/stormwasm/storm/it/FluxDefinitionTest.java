@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.storm.Config;
 import org.apache.storm.flux.FluxBuilder;
 import org.apache.storm.flux.model.ExecutionContext;
@@ -37,6 +39,19 @@ class FluxDefinitionTest {
         assertEquals(List.of("word", "count"), count.get_streams().get("default").get_output_fields());
         assertEquals(2, count.get_parallelism_hint());
         assertTrue(count.get_inputs().values().iterator().next().is_set_fields());
+    }
+
+    /** The native worker's example (storm-wasm run) is plain Flux too: the same file runs on a cluster. */
+    @Test
+    void theNativeWorkerExampleIsFlux() throws Exception {
+        Path yaml = Path.of(System.getProperty("basedir", ".")).resolve("../../../examples/word-count.yaml").normalize();
+        TopologyDef def = FluxParser.parseFile(yaml.toString(), false, true, new Properties(), false);
+        StormTopology topology = FluxBuilder.buildTopology(new ExecutionContext(def, FluxBuilder.buildConfig(def)));
+        assertEquals(Set.of("sentences"), topology.get_spouts().keySet());
+        assertEquals(Set.of("split", "count"), topology.get_bolts().keySet());
+        ComponentCommon count = topology.get_bolts().get("count").get_common();
+        assertTrue(count.get_inputs().values().iterator().next().is_set_fields());
+        assertEquals(List.of("word", "count"), count.get_streams().get("default").get_output_fields());
     }
 
     @Test
