@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use storm_multilang::storm_side::{ShellEmit, ShellMsg, ToChild};
 use storm_multilang::Serializer;
-use storm_wasm_tests::shell::{conf, context, Seen, Shell};
+use storm_wasm_tests::shell::{conf, context, Shell};
 use storm_wasm_tests::{json_of, msgpack, plugin};
 
 use crate::SERIALIZERS;
@@ -259,7 +259,6 @@ fn a_plugin_that_traps_on_every_call_fails_everything_and_exits() {
             "{}",
             shell.stderr()
         );
-        assert!(matches!(shell.try_recv(Duration::from_millis(10)), Some(Seen::Closed) | None));
     }
 }
 

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod limits;
 mod logging;
 pub mod output;
+pub mod plugin_state;
 pub mod sandbox;
 pub mod state;
 pub mod stdio;

@@ -11,14 +11,13 @@ use std::time::Duration;
 
 use rustc_hash::FxHashSet;
 use storm_multilang::{msgpack, Emit, LogLevel, Outgoing, Serializer};
-use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{bolt, spout, LogLevel as WitLevel};
+use crate::bindings::LogLevel as WitLevel;
 use crate::limits::Limits;
 use crate::logging::PLUGIN_TARGET;
 use crate::output::Output;
-use crate::sandbox::{anchors_len, check_values, truncate, CallBudget, LogRate, MemoryLimiter};
+use crate::plugin_state::{PluginEmit, PluginState, TaskSide};
+use crate::sandbox::{check_values, truncate, CallBudget, LogRate};
 use crate::stdio::Capture;
 
 /// How long an emit waits for Storm's task-id reply before giving up.
@@ -43,7 +42,9 @@ pub struct TaskIo {
     pub stderr: Capture,
     /// Bolt calls: emits, acks and fails held until the call returns, so a
     /// call that traps leaves no trace in Storm and can be retried.
-    staged: Option<Vec<u8>>,
+    staged: Vec<u8>,
+    /// Whether the call in progress is staged (a bolt call).
+    staging: bool,
     /// Ids acked or failed during the staged call.
     resolved_in_call: Vec<String>,
     /// Part of the call's output already went to Storm (an emit that waited
@@ -66,7 +67,8 @@ impl TaskIo {
             task_ids,
             stdout: Capture::default(),
             stderr: Capture::default(),
-            staged: None,
+            staged: Vec::new(),
+            staging: false,
             resolved_in_call: Vec::new(),
             committed: false,
             budget: CallBudget::default(),
@@ -95,23 +97,28 @@ impl TaskIo {
         self.budget.reset();
         self.committed = false;
         self.resolved_in_call.clear();
-        self.staged = if stage { Some(Vec::new()) } else { None };
+        // The buffer is kept from call to call: no allocation per batch.
+        self.staged.clear();
+        self.staging = stage;
     }
 
     /// The call returned: its output goes to Storm.
     pub fn commit_call(&mut self) {
-        if let Some(staged) = self.staged.take() {
-            if let Err(e) = self.output.send_encoded(&staged) {
+        if self.staging && !self.staged.is_empty() {
+            if let Err(e) = self.output.send_encoded(&self.staged) {
                 tracing::error!("cannot write to Storm: {e}");
             }
         }
+        self.staged.clear();
+        self.staging = false;
         self.resolved_in_call.clear();
     }
 
     /// The call trapped: its held output is dropped and the tuples it acked
     /// or failed are in flight again.
     pub fn discard_call(&mut self) {
-        self.staged = None;
+        self.staged.clear();
+        self.staging = false;
         for id in self.resolved_in_call.drain(..) {
             self.in_flight.insert(id);
         }
@@ -166,9 +173,10 @@ impl TaskIo {
 
     /// Sends, or holds while a bolt call is staged.
     fn send(&mut self, msg: &Outgoing<'_>) -> Result<(), String> {
-        match self.staged.as_mut() {
-            Some(buf) => self.output.serializer().encode(msg, buf).map_err(|e| e.to_string()),
-            None => self.output.send(msg).map_err(|e| e.to_string()),
+        if self.staging {
+            self.output.serializer().encode(msg, &mut self.staged).map_err(|e| e.to_string())
+        } else {
+            self.output.send(msg).map_err(|e| e.to_string())
         }
     }
 
@@ -185,8 +193,9 @@ impl TaskIo {
         }
         // Storm must see this emit now to answer it: what the call held
         // back goes first, and the call can no longer be undone.
-        if let Some(staged) = self.staged.as_mut().map(std::mem::take) {
-            self.output.send_encoded(&staged).map_err(|e| e.to_string())?;
+        if self.staging {
+            self.output.send_encoded(&self.staged).map_err(|e| e.to_string())?;
+            self.staged.clear();
             self.committed = true;
         }
         // A reply left over from an emit that timed out would answer this one.
@@ -208,46 +217,26 @@ impl TaskIo {
                 if ack { "ack" } else { "fail" }
             ));
         }
-        if self.staged.is_some() {
+        if self.staging {
             self.resolved_in_call.push(id.to_string());
         }
         self.send(&if ack { Outgoing::Ack(id) } else { Outgoing::Fail(id) })
+    }
+}
+
+/// The store data of a plugin under Storm.
+pub type HostState = PluginState<TaskIo>;
+
+impl TaskSide for TaskIo {
+    fn max_memory(&self) -> usize {
+        self.limits.max_memory
     }
 
     fn spend(&mut self, bytes: usize, emit: bool) -> wasmtime::Result<()> {
         self.budget.spend(&self.limits, bytes, emit)
     }
-}
 
-/// The data of a plugin's wasmtime store.
-pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    /// Total memory of the instance.
-    pub memory: MemoryLimiter,
-    /// The task.
-    pub io: TaskIo,
-}
-
-impl HostState {
-    /// A fresh sandbox for one instance (`wasi` from [`sandbox::wasi_ctx`]).
-    pub fn new(io: TaskIo, wasi: WasiCtx) -> Self {
-        let memory = MemoryLimiter::new(io.limits.max_memory);
-        HostState { wasi, table: ResourceTable::new(), memory, io }
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl bolt::storm::plugin::types::Host for HostState {}
-
-impl bolt::storm::plugin::host::Host for HostState {
-    fn log(&mut self, level: WitLevel, message: String) -> wasmtime::Result<()> {
-        self.io.spend(message.len(), false)?;
+    fn log(&mut self, level: WitLevel, message: &str) {
         let level = match level {
             WitLevel::Trace => LogLevel::Trace,
             WitLevel::Debug => LogLevel::Debug,
@@ -255,141 +244,47 @@ impl bolt::storm::plugin::host::Host for HostState {
             WitLevel::Warn => LogLevel::Warn,
             WitLevel::Error => LogLevel::Error,
         };
-        self.io.plugin_log(level, &message);
-        Ok(())
+        self.plugin_log(level, message);
     }
 
-    fn report_error(&mut self, message: String) -> wasmtime::Result<()> {
-        self.io.spend(message.len(), false)?;
-        if !self.io.log_rate.allow() {
-            return Ok(());
+    fn report_error(&mut self, message: &str) {
+        if !self.log_rate.allow() {
+            return;
         }
-        let msg = format!("plugin {}: {}", self.io.plugin, truncate(&message, self.io.limits.max_log_line));
+        let msg = format!("plugin {}: {}", self.plugin, truncate(message, self.limits.max_log_line));
         tracing::debug!(target: PLUGIN_TARGET, "{msg}");
-        if let Err(e) = self.io.output.send(&Outgoing::Error(&msg)) {
+        if let Err(e) = self.output.send(&Outgoing::Error(&msg)) {
             tracing::warn!("cannot report the plugin's error to Storm: {e}");
         }
-        Ok(())
     }
 
-    fn metrics(&mut self, name: String, params: Vec<u8>) -> wasmtime::Result<()> {
-        self.io.spend(name.len() + params.len(), false)?;
-        if msgpack::value_len(&params) != Ok(params.len()) {
-            self.io.plugin_log(
+    fn metrics(&mut self, name: &str, params: &[u8]) {
+        if msgpack::value_len(params) != Ok(params.len()) {
+            self.plugin_log(
                 LogLevel::Warn,
                 &format!("metric {name} dropped: its params are not one MessagePack value"),
             );
-            return Ok(());
+            return;
         }
-        if let Err(e) = self.io.output.send(&Outgoing::Metrics { name: &name, params: &params }) {
-            self.io.plugin_log(LogLevel::Warn, &format!("metric {name} dropped: {e}"));
+        if let Err(e) = self.output.send(&Outgoing::Metrics { name, params }) {
+            self.plugin_log(LogLevel::Warn, &format!("metric {name} dropped: {e}"));
         }
-        Ok(())
-    }
-}
-
-impl bolt::storm::plugin::bolt_output::Host for HostState {
-    fn emit(
-        &mut self,
-        stream_id: String,
-        anchors: Vec<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.io.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
-        Ok(self.io.check_anchors(&anchors).and_then(|()| {
-            self.io.emit(Emit { stream: &stream_id, anchors: &anchors, values: &values, ..Emit::default() }).map(drop)
-        }))
     }
 
-    fn emit_with_task_ids(
-        &mut self,
-        stream_id: String,
-        anchors: Vec<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<Vec<i32>, String>> {
-        self.io.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
-        Ok(self.io.check_anchors(&anchors).and_then(|()| {
-            let emit =
-                Emit { stream: &stream_id, anchors: &anchors, values: &values, need_task_ids: true, ..Emit::default() };
-            Ok(self.io.emit(emit)?.unwrap_or_default())
-        }))
-    }
-
-    fn emit_direct(
-        &mut self,
-        task: i32,
-        stream_id: String,
-        anchors: Vec<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.io.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
-        Ok(self.io.check_anchors(&anchors).and_then(|()| {
-            let emit = Emit {
-                stream: &stream_id,
-                anchors: &anchors,
-                values: &values,
-                direct_task: Some(task),
-                ..Emit::default()
-            };
-            self.io.emit(emit).map(drop)
-        }))
-    }
-
-    fn ack(&mut self, id: String) -> wasmtime::Result<Result<(), String>> {
-        self.io.spend(id.len(), false)?;
-        Ok(self.io.resolve(&id, true))
-    }
-
-    fn fail(&mut self, id: String) -> wasmtime::Result<Result<(), String>> {
-        self.io.spend(id.len(), false)?;
-        Ok(self.io.resolve(&id, false))
-    }
-}
-
-impl spout::storm::plugin::spout_output::Host for HostState {
-    fn emit(
-        &mut self,
-        stream_id: String,
-        message_id: Option<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.io.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
-        let emit = Emit { stream: &stream_id, message_id: message_id.as_deref(), values: &values, ..Emit::default() };
-        Ok(self.io.emit(emit).map(drop))
-    }
-
-    fn emit_with_task_ids(
-        &mut self,
-        stream_id: String,
-        message_id: Option<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<Vec<i32>, String>> {
-        self.io.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
+    fn emit(&mut self, e: PluginEmit) -> Result<Vec<i32>, String> {
+        self.check_anchors(&e.anchors)?;
         let emit = Emit {
-            stream: &stream_id,
-            message_id: message_id.as_deref(),
-            values: &values,
-            need_task_ids: true,
-            ..Emit::default()
+            stream: &e.stream,
+            anchors: &e.anchors,
+            message_id: e.message_id.as_deref(),
+            direct_task: e.direct_task,
+            need_task_ids: e.want_task_ids,
+            values: &e.values,
         };
-        Ok(self.io.emit(emit).map(Option::unwrap_or_default))
+        Ok(TaskIo::emit(self, emit)?.unwrap_or_default())
     }
 
-    fn emit_direct(
-        &mut self,
-        task: i32,
-        stream_id: String,
-        message_id: Option<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.io.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
-        let emit = Emit {
-            stream: &stream_id,
-            message_id: message_id.as_deref(),
-            values: &values,
-            direct_task: Some(task),
-            ..Emit::default()
-        };
-        Ok(self.io.emit(emit).map(drop))
+    fn resolve(&mut self, id: &str, ack: bool) -> Result<(), String> {
+        TaskIo::resolve(self, id, ack)
     }
 }

@@ -33,7 +33,7 @@ struct BoltTask {
 
 impl BoltTask {
     fn ctx(&mut self) -> &mut TaskCtx {
-        &mut self.inst.as_mut().expect("an instance").store.data_mut().ctx
+        &mut self.inst.as_mut().expect("an instance").store.data_mut().io
     }
 
     /// The plugin's view of a tuple; the tuple goes in flight.
@@ -169,16 +169,16 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
     let limits = task.spec.limits.clone();
     let inst = task.inst.as_mut().expect("an instance");
     let store = &mut inst.store;
-    store.data_mut().ctx.begin_call();
+    store.data_mut().io.begin_call();
     let deadline = limits.call_deadline(batch.len());
     store.set_epoch_deadline(deadline_ticks(deadline));
     let started = Instant::now();
     let result = inst.bolt.storm_plugin_bolt_guest().call_execute(&mut *store, &batch);
     let elapsed = started.elapsed();
-    let stderr = store.data_mut().ctx.drain_stdio(false);
+    let stderr = store.data_mut().io.drain_stdio(false);
     let err = match result {
         Ok(outcomes) => {
-            let ctx = &mut store.data_mut().ctx;
+            let ctx = &mut store.data_mut().io;
             add(&ctx.stats.executed, batch.len() as u64);
             add(&ctx.stats.latency_nanos, elapsed.as_nanos() as u64);
             add(&ctx.stats.latency_count, batch.len() as u64);
@@ -191,7 +191,7 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
     };
     let cause = trap_cause(&err, &stderr, deadline, &store.data().memory);
     let inst = task.inst.take().expect("an instance");
-    let mut ctx = inst.store.into_data().ctx;
+    let mut ctx = inst.store.into_data().io;
     ctx.discard();
     add(&ctx.stats.traps, 1);
     let retry = batch.len() > 1;

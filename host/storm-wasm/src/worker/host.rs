@@ -16,8 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
-use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::acker::{AckerMsg, Note, Verdict};
 use super::grouping::Router;
@@ -25,9 +23,10 @@ use super::queue::TaskQueue;
 use super::stats::{add, TaskStats};
 use super::topology::Topology;
 use super::tuple::{Payload, Rng, Roots, Tuple};
-use crate::bindings::{bolt, spout, LogLevel};
+use crate::bindings::LogLevel;
 use crate::limits::Limits;
-use crate::sandbox::{anchors_len, truncate, CallBudget, LogRate, MemoryLimiter};
+use crate::plugin_state::{PluginEmit, PluginState, TaskSide};
+use crate::sandbox::{truncate, CallBudget, LogRate};
 use crate::stdio::Capture;
 
 /// Spouts: what the topology is doing.
@@ -444,10 +443,6 @@ impl TaskCtx {
         err
     }
 
-    fn spend(&mut self, bytes: usize, emit: bool) -> wasmtime::Result<()> {
-        self.budget.spend(&self.limits, bytes, emit)
-    }
-
     /// A local input id from the plugin, if it names an input in flight.
     fn input(&self, id: &str) -> Option<u64> {
         let id = id.parse().ok()?;
@@ -497,49 +492,28 @@ impl TaskCtx {
     }
 }
 
-/// The data of a plugin's store in the native worker.
-pub struct WorkerHost {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    /// Total memory of the instance.
-    pub memory: MemoryLimiter,
-    /// The task.
-    pub ctx: TaskCtx,
-}
+/// The store data of a plugin in the native worker.
+pub type WorkerHost = PluginState<TaskCtx>;
 
-impl WorkerHost {
-    /// A fresh sandbox for one instance.
-    pub fn new(ctx: TaskCtx, wasi: WasiCtx) -> Self {
-        let memory = MemoryLimiter::new(ctx.limits.max_memory);
-        WorkerHost { wasi, table: ResourceTable::new(), memory, ctx }
-    }
-}
-
-impl WasiView for WorkerHost {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl bolt::storm::plugin::types::Host for WorkerHost {}
-
-impl bolt::storm::plugin::host::Host for WorkerHost {
-    fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        self.ctx.spend(message.len(), false)?;
-        self.ctx.plugin_log(level, &message);
-        Ok(())
+impl TaskSide for TaskCtx {
+    fn max_memory(&self) -> usize {
+        self.limits.max_memory
     }
 
-    fn report_error(&mut self, message: String) -> wasmtime::Result<()> {
-        self.ctx.spend(message.len(), false)?;
-        add(&self.ctx.stats.errors, 1);
-        self.ctx.plugin_log(LogLevel::Error, &format!("reported error: {message}"));
-        Ok(())
+    fn spend(&mut self, bytes: usize, emit: bool) -> wasmtime::Result<()> {
+        self.budget.spend(&self.limits, bytes, emit)
     }
 
-    fn metrics(&mut self, name: String, params: Vec<u8>) -> wasmtime::Result<()> {
-        self.ctx.spend(name.len() + params.len(), false)?;
-        let ctx = &mut self.ctx;
+    fn log(&mut self, level: LogLevel, message: &str) {
+        self.plugin_log(level, message);
+    }
+
+    fn report_error(&mut self, message: &str) {
+        add(&self.stats.errors, 1);
+        self.plugin_log(LogLevel::Error, &format!("reported error: {message}"));
+    }
+
+    fn metrics(&mut self, name: &str, params: &[u8]) {
         // As Storm's CountShellMetric: a number adds, nil adds one.
         let delta = match rmpv::decode::read_value(&mut &params[..]) {
             Ok(rmpv::Value::Nil) => Some(1.0),
@@ -547,97 +521,26 @@ impl bolt::storm::plugin::host::Host for WorkerHost {
             Err(_) => None,
         };
         let Some(delta) = delta else {
-            ctx.plugin_log(LogLevel::Warn, &format!("metric {name} dropped: its params are not a number or nil"));
-            return Ok(());
+            self.plugin_log(LogLevel::Warn, &format!("metric {name} dropped: its params are not a number or nil"));
+            return;
         };
-        if !ctx.registered_metrics.contains(&name) && !ctx.warned_metric.contains(&name) {
-            ctx.warned_metric.push(name.clone());
-            ctx.plugin_log(
+        if !self.registered_metrics.iter().any(|m| m == name) && !self.warned_metric.iter().any(|m| m == name) {
+            self.warned_metric.push(name.to_string());
+            self.plugin_log(
                 LogLevel::Warn,
                 &format!("metric {name} is not registered with withMetric: on a Storm cluster this kills the worker"),
             );
         }
-        let mut metrics = ctx.shared.metrics.lock().unwrap_or_else(|e| e.into_inner());
-        *metrics.entry((ctx.component.to_string(), name)).or_insert(0.0) += delta;
-        Ok(())
-    }
-}
-
-impl bolt::storm::plugin::bolt_output::Host for WorkerHost {
-    fn emit(
-        &mut self,
-        stream_id: String,
-        anchors: Vec<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.ctx.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
-        let ctx = &mut self.ctx;
-        Ok(ctx.anchors(&anchors).and_then(|a| ctx.emit(&stream_id, None, values, a, None, false)).map(drop))
+        let mut metrics = self.shared.metrics.lock().unwrap_or_else(|e| e.into_inner());
+        *metrics.entry((self.component.to_string(), name.to_string())).or_insert(0.0) += delta;
     }
 
-    fn emit_with_task_ids(
-        &mut self,
-        stream_id: String,
-        anchors: Vec<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<Vec<i32>, String>> {
-        self.ctx.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
-        let ctx = &mut self.ctx;
-        Ok(ctx.anchors(&anchors).and_then(|a| ctx.emit(&stream_id, None, values, a, None, true)))
+    fn emit(&mut self, e: PluginEmit) -> Result<Vec<i32>, String> {
+        let anchors = self.anchors(&e.anchors)?;
+        TaskCtx::emit(self, &e.stream, e.direct_task, e.values, anchors, e.message_id, e.want_task_ids)
     }
 
-    fn emit_direct(
-        &mut self,
-        task: i32,
-        stream_id: String,
-        anchors: Vec<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.ctx.spend(stream_id.len() + anchors_len(&anchors) + values.len(), true)?;
-        let ctx = &mut self.ctx;
-        Ok(ctx.anchors(&anchors).and_then(|a| ctx.emit(&stream_id, Some(task), values, a, None, false)).map(drop))
-    }
-
-    fn ack(&mut self, id: String) -> wasmtime::Result<Result<(), String>> {
-        self.ctx.spend(id.len(), false)?;
-        Ok(self.ctx.resolve(&id, true))
-    }
-
-    fn fail(&mut self, id: String) -> wasmtime::Result<Result<(), String>> {
-        self.ctx.spend(id.len(), false)?;
-        Ok(self.ctx.resolve(&id, false))
-    }
-}
-
-impl spout::storm::plugin::spout_output::Host for WorkerHost {
-    fn emit(
-        &mut self,
-        stream_id: String,
-        message_id: Option<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.ctx.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
-        Ok(self.ctx.emit(&stream_id, None, values, Vec::new(), message_id, false).map(drop))
-    }
-
-    fn emit_with_task_ids(
-        &mut self,
-        stream_id: String,
-        message_id: Option<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<Vec<i32>, String>> {
-        self.ctx.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
-        Ok(self.ctx.emit(&stream_id, None, values, Vec::new(), message_id, true))
-    }
-
-    fn emit_direct(
-        &mut self,
-        task: i32,
-        stream_id: String,
-        message_id: Option<String>,
-        values: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.ctx.spend(stream_id.len() + message_id.as_ref().map_or(0, String::len) + values.len(), true)?;
-        Ok(self.ctx.emit(&stream_id, Some(task), values, Vec::new(), message_id, false).map(drop))
+    fn resolve(&mut self, id: &str, ack: bool) -> Result<(), String> {
+        TaskCtx::resolve(self, id, ack)
     }
 }

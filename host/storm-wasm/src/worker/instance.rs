@@ -65,9 +65,9 @@ fn start<G>(
                 let mut store = Store::new(&spec.engine, WorkerHost::new(ctx, wasi));
                 store.limiter(|s| &mut s.memory);
                 store.set_epoch_deadline(deadline_ticks(spec.limits.start_deadline));
-                store.data_mut().ctx.begin_call();
+                store.data_mut().io.begin_call();
                 let result = init(&mut store);
-                let stderr = store.data_mut().ctx.drain_stdio(true);
+                let stderr = store.data_mut().io.drain_stdio(true);
                 let reason = match result {
                     Ok((guest, Ok(()))) => return Ok((store, guest)),
                     Ok((_, Err(reason))) => format!("{what} returned an error: {reason}"),
@@ -75,7 +75,7 @@ fn start<G>(
                         format!("{what} {}", trap_cause(&e, &stderr, spec.limits.start_deadline, &store.data().memory))
                     }
                 };
-                ctx = store.into_data().ctx;
+                ctx = store.into_data().io;
                 ctx.discard();
                 reason
             }

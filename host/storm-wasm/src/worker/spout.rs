@@ -134,12 +134,12 @@ pub fn run(exec: SpoutExecutor) {
 
 impl SpoutTask {
     fn pending(&mut self) -> usize {
-        self.inst.as_mut().expect("an instance").store.data().ctx.pending.len()
+        self.inst.as_mut().expect("an instance").store.data().io.pending.len()
     }
 
     /// A tree's verdict: the plugin's `ack` or `fail` with its message id.
     fn verdict(&mut self, note: &Note, active: bool, out: &mut Outbox) -> Result<bool, String> {
-        let ctx = &mut self.inst.as_mut().expect("an instance").store.data_mut().ctx;
+        let ctx = &mut self.inst.as_mut().expect("an instance").store.data_mut().io;
         // Unknown: already decided (a late ack after a timeout).
         let Some((message_id, emitted_at)) = ctx.pending.remove(&note.root) else { return Ok(false) };
         let stats = ctx.stats.clone();
@@ -168,7 +168,7 @@ impl SpoutTask {
         let limits = self.spec.limits.clone();
         let inst = self.inst.as_mut().expect("an instance");
         let store = &mut inst.store;
-        store.data_mut().ctx.begin_call();
+        store.data_mut().io.begin_call();
         store.set_epoch_deadline(deadline_ticks(limits.deadline));
         let guest = inst.spout.storm_plugin_spout_guest();
         let result = match call {
@@ -178,10 +178,10 @@ impl SpoutTask {
             Call::Activate => guest.call_activate(&mut *store).map(Ok),
             Call::Deactivate => guest.call_deactivate(&mut *store).map(Ok),
         };
-        let stderr = store.data_mut().ctx.drain_stdio(false);
+        let stderr = store.data_mut().io.drain_stdio(false);
         let err = match result {
             Ok(returned) => {
-                let ctx = &mut store.data_mut().ctx;
+                let ctx = &mut store.data_mut().io;
                 if let Err(reason) = returned {
                     ctx.plugin_log(LogLevel::Warn, &format!("next_tuple returned an error: {reason}"));
                 }
@@ -193,7 +193,7 @@ impl SpoutTask {
             Err(e) => e,
         };
         let cause = trap_cause(&err, &stderr, limits.deadline, &store.data().memory);
-        let mut ctx = self.inst.take().expect("an instance").store.into_data().ctx;
+        let mut ctx = self.inst.take().expect("an instance").store.into_data().io;
         ctx.discard();
         add(&ctx.stats.traps, 1);
         ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause} (during {call:?}); restarting it", ctx.plugin));
