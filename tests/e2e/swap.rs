@@ -56,13 +56,26 @@ struct Stream {
     totals: HashMap<String, u64>,
     acked: u64,
     errors: Vec<String>,
+    /// `metrics` commands: (name, params as JSON, emits seen before it).
+    metrics: Vec<(String, serde_json::Value, usize)>,
+    /// The version of every emit, in order.
+    served: Vec<String>,
 }
 
 const WORDS: [&str; 5] = ["a", "b", "c", "d", "e"];
 
 impl Stream {
     fn new(shell: Shell) -> Self {
-        Stream { shell, next: 0, in_flight: HashMap::new(), totals: HashMap::new(), acked: 0, errors: Vec::new() }
+        Stream {
+            shell,
+            next: 0,
+            in_flight: HashMap::new(),
+            totals: HashMap::new(),
+            acked: 0,
+            errors: Vec::new(),
+            metrics: Vec::new(),
+            served: Vec::new(),
+        }
     }
 
     /// Sends `n` tuples, then reads until all are resolved; returns the
@@ -102,6 +115,7 @@ impl Stream {
                         "the count of {word} carries over every swap exactly (no loss, no duplicate)"
                     );
                     versions.push(version.to_string());
+                    self.served.push(version.to_string());
                 }
                 ShellMsg::Ack(id) => {
                     assert!(self.in_flight.remove(&id).is_some(), "ack of {id}, not in flight (duplicate?)");
@@ -109,6 +123,7 @@ impl Stream {
                 }
                 ShellMsg::Fail(id) => panic!("tuple {id} failed; errors so far: {:?}", self.errors),
                 ShellMsg::Error(e) => self.errors.push(e),
+                ShellMsg::Metrics { name, params } => self.metrics.push((name, json_of(&params), self.served.len())),
                 ShellMsg::Log { .. } | ShellMsg::Sync => {}
                 other => panic!("unexpected {other:?}"),
             }
@@ -201,6 +216,78 @@ fn thirty_swaps_under_load_lose_nothing_and_carry_the_counts() {
             latencies.last().unwrap()
         );
         assert_eq!(stream.acked, stream.next, "every tuple acked exactly once");
+        assert!(stream.metrics.is_empty(), "metrics without --storm-metrics: {:?}", stream.metrics);
+    }
+}
+
+/// Publishes v2 (a swap), a truncated file (refused), then a version that
+/// traps on every tuple (a swap, then a rollback); returns the stream.
+fn swap_refuse_and_roll_back(s: Serializer, tag: &str, extra: &[&str]) -> Stream {
+    let dir = Dir::new(tag);
+    let v1 = std::fs::read(plugin("swap_counter")).unwrap();
+    let v2 = std::fs::read(plugin("swap_counter_v2")).unwrap();
+    let trap = std::fs::read(plugin("swap_counter_trap")).unwrap();
+    dir.publish("counter.wasm", &v1);
+    let mut shell = Shell::storm_wasm("bolt", &dir.0.join("counter.wasm"), s, extra);
+    shell.handshake(conf(), context(3, "counter"));
+    let mut stream = Stream::new(shell);
+    assert!(stream.round(10).iter().all(|v| v == "1.0.0"));
+
+    let published = dir.publish("counter.wasm", &v2);
+    stream.until_version("2.0.0", published);
+
+    let errors = stream.errors.len();
+    dir.publish("counter.wasm", &v2[..v2.len() / 2]);
+    let published = Instant::now();
+    while !stream.errors[errors..].iter().any(|e| e.contains("refused")) {
+        assert!(published.elapsed() < Duration::from_secs(20), "not refused: {:?}", stream.errors);
+        assert!(stream.round(5).iter().all(|v| v == "2.0.0"));
+    }
+
+    let errors = stream.errors.len();
+    dir.publish("counter.wasm", &trap);
+    let published = Instant::now();
+    while !stream.errors[errors..].iter().any(|e| e.contains("rolled back")) {
+        assert!(published.elapsed() < Duration::from_secs(20), "no rollback: {:?}", stream.errors);
+        assert!(stream.round(5).iter().all(|v| v == "2.0.0"));
+    }
+    stream.round(5);
+    stream.shell.close_stdin();
+    let rest = stream.shell.recv_to_end();
+    for m in rest {
+        if let ShellMsg::Metrics { name, params } = m {
+            stream.metrics.push((name, json_of(&params), stream.served.len()));
+        }
+    }
+    assert!(stream.shell.wait().success());
+    assert_eq!(stream.acked, stream.next, "every tuple acked exactly once");
+    stream
+}
+
+#[test]
+fn swap_counts_reach_storm_as_metrics_only_with_the_flag() {
+    for s in SERIALIZERS {
+        for p in ["swap_counter", "swap_counter_v2", "swap_counter_trap"] {
+            compile(&plugin(p));
+        }
+        let stream = swap_refuse_and_roll_back(s, &format!("metrics-{s:?}"), &["--storm-metrics"]);
+        let names: Vec<&str> = stream.metrics.iter().map(|(name, _, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["storm-wasm.swaps", "storm-wasm.refused", "storm-wasm.swaps", "storm-wasm.rollbacks"],
+            "{s:?}: one metric per event, in order"
+        );
+        assert!(stream.metrics.iter().all(|(_, params, _)| *params == json!(1)), "{:?}", stream.metrics);
+        // The swap to v2 is counted on the task thread at the switch:
+        // after the last tuple v1 served and before the first v2 served.
+        let at = stream.metrics[0].2;
+        assert!(at > 0 && stream.served[at - 1] == "1.0.0" && stream.served[at] == "2.0.0", "{s:?}: at {at}");
+
+        // Without the flag a plain ShellBolt user, who registered nothing,
+        // never gets one: Storm would kill the bolt on it.
+        let plain = swap_refuse_and_roll_back(s, &format!("no-metrics-{s:?}"), &[]);
+        assert!(plain.metrics.is_empty(), "{s:?}: {:?}", plain.metrics);
+        assert!(plain.errors.iter().any(|e| e.contains("rolled back")));
     }
 }
 
@@ -220,17 +307,35 @@ fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
 
 #[test]
 fn a_spout_keeps_its_message_ids_across_a_swap() {
-    let dir = Dir::new("spout");
+    spout_swap(false);
+}
+
+#[test]
+fn a_spout_counts_its_swap_inside_the_command_cycle() {
+    spout_swap(true);
+}
+
+/// A spout swapped between two commands; with `storm_metrics`, the swap is
+/// counted inside the cycle that switched (ShellSpout reads only until
+/// `sync`), else no `metrics` command is ever sent.
+fn spout_swap(storm_metrics: bool) {
+    let dir = Dir::new(&format!("spout-{storm_metrics}"));
     let spout = std::fs::read(plugin("sentence_spout")).unwrap();
     dir.publish("spout.wasm", &spout);
-    let mut shell =
-        Shell::storm_wasm("spout", &dir.0.join("spout.wasm"), Serializer::MessagePack, &["--stderr-log", "info"]);
+    let mut args = vec!["--stderr-log", "info"];
+    if storm_metrics {
+        args.push("--storm-metrics");
+    }
+    let mut shell = Shell::storm_wasm("spout", &dir.0.join("spout.wasm"), Serializer::MessagePack, &args);
     let mut c = conf();
     c["sentence.spout.limit"] = json!(6);
     shell.handshake(c, context(1, "sentences"));
-    let cycle = |shell: &mut Shell, command: &str, id: Option<&str>| -> Vec<ShellMsg> {
+    let mut metrics = Vec::new();
+    let mut cycle = |shell: &mut Shell, command: &str, id: Option<&str>| -> Vec<ShellMsg> {
         shell.send(&ToChild::Spout { command, id });
-        shell.recv_until(|m| *m == ShellMsg::Sync)
+        let msgs = shell.recv_until(|m| *m == ShellMsg::Sync);
+        metrics.extend(msgs.iter().filter(|m| matches!(m, ShellMsg::Metrics { .. })).cloned());
+        msgs
     };
     let ids = |msgs: &[ShellMsg]| -> Vec<String> {
         msgs.iter().filter_map(|m| if let ShellMsg::Emit(e) = m { e.id.clone() } else { None }).collect()
@@ -247,6 +352,8 @@ fn a_spout_keeps_its_message_ids_across_a_swap() {
         std::thread::sleep(Duration::from_millis(20));
         let got = cycle(&mut shell, "activate", None);
         swapped = got.iter().any(|m| matches!(m, ShellMsg::Log { msg, .. } if msg.contains("swapped")));
+        let counted = got.contains(&ShellMsg::Metrics { name: "storm-wasm.swaps".into(), params: vec![0x01] });
+        assert_eq!(counted, swapped && storm_metrics, "the swap counted in its own cycle: {got:?}");
     }
     // Acks of ids the old version emitted reach the new one, which goes on
     // numbering where the old one stopped.
@@ -260,4 +367,6 @@ fn a_spout_keeps_its_message_ids_across_a_swap() {
     }
     let last = cycle(&mut shell, "ack", Some("5"));
     assert!(last.iter().any(|m| matches!(m, ShellMsg::Log { msg, .. } if msg == "all 6 messages acked")), "{last:?}");
+    let expected = if storm_metrics { 1 } else { 0 };
+    assert_eq!(metrics.len(), expected, "{metrics:?}");
 }

@@ -77,6 +77,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_watch: bool,
 
+    /// Report hot-swap counts to Storm as multi-lang `metrics` commands:
+    /// storm-wasm.swaps, storm-wasm.rollbacks and storm-wasm.refused, each
+    /// +1 per event. Storm kills a component that reports a metric it did
+    /// not register, so pass this only when the Java side registered all
+    /// three (WasmBolt and WasmSpout do, and pass it).
+    #[arg(long)]
+    pub storm_metrics: bool,
+
     #[command(flatten)]
     pub cache: CacheArgs,
 

@@ -45,6 +45,7 @@ pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitC
                         dead_lettered = poison.dead_lettered,
                         swaps = task.versions.swaps,
                         rollbacks = task.versions.rollbacks,
+                        refused = task.versions.refused,
                         "Storm closed stdin; exiting"
                     );
                     return ExitCode::SUCCESS;

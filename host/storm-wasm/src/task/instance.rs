@@ -16,6 +16,7 @@ use crate::bindings::Context;
 use crate::engine::{deadline_ticks, Plugin, Prepared};
 use crate::limits::{Grants, Limits};
 use crate::logging::PLUGIN_TARGET;
+use crate::output::Output;
 use crate::sandbox::{self, trap_cause};
 use crate::state::{HostState, TaskIo};
 
@@ -141,6 +142,44 @@ fn lifecycle(
     }
 }
 
+/// The host's own metrics, sent to Storm as multi-lang `metrics` commands.
+///
+/// Storm kills a ShellBolt or ShellSpout that reports a metric not
+/// registered on the Java side, so they are sent only with
+/// `--storm-metrics`, which `WasmBolt`/`WasmSpout` pass after registering
+/// every name below as a `CountShellMetric`. Each command adds 1.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HostMetrics {
+    enabled: bool,
+}
+
+/// New versions that took over.
+pub(crate) const SWAPS_METRIC: &str = "storm-wasm.swaps";
+/// New versions rolled back to the version they replaced.
+pub(crate) const ROLLBACKS_METRIC: &str = "storm-wasm.rollbacks";
+/// New files refused (did not compile, link, prepare or restore).
+pub(crate) const REFUSED_METRIC: &str = "storm-wasm.refused";
+
+impl HostMetrics {
+    /// Metrics go to Storm only when `enabled` (the Java side registered them).
+    pub fn new(enabled: bool) -> Self {
+        HostMetrics { enabled }
+    }
+
+    /// Adds one to the metric `name`. Called only from the task thread,
+    /// inside a spout's command cycle (before its `sync`) or between a
+    /// bolt's batches; the frame is queued whole, like every other message.
+    pub fn count(self, output: &Output, name: &str) {
+        if !self.enabled {
+            return;
+        }
+        // 0x01: the MessagePack positive fixint 1 (JSON: `"params":1`).
+        if let Err(e) = output.send(&Outgoing::Metrics { name, params: &[0x01] }) {
+            tracing::warn!("cannot send the metric {name} to Storm: {e}");
+        }
+    }
+}
+
 /// The versions of the plugin in a task.
 pub(crate) struct Versions {
     /// The version new instances run.
@@ -148,10 +187,14 @@ pub(crate) struct Versions {
     probation: Option<Probation>,
     /// State to restore into the next instance started (after a rollback).
     restore_next: Option<(String, Vec<u8>)>,
+    /// Where the counts below also go.
+    pub metrics: HostMetrics,
     /// Swaps done.
     pub swaps: u64,
     /// Rollbacks done.
     pub rollbacks: u64,
+    /// New versions refused.
+    pub refused: u64,
 }
 
 /// The version a new one replaced, kept until the new one proves itself.
@@ -164,30 +207,40 @@ struct Probation {
 }
 
 impl Versions {
-    pub fn new(current: Plugin) -> Self {
-        Versions { current, probation: None, restore_next: None, swaps: 0, rollbacks: 0 }
+    pub fn new(current: Plugin, metrics: HostMetrics) -> Self {
+        Versions { current, probation: None, restore_next: None, metrics, swaps: 0, rollbacks: 0, refused: 0 }
+    }
+
+    /// A new version was refused (the old one keeps running).
+    pub fn on_refused(&mut self, io: &TaskIo) {
+        self.refused += 1;
+        self.metrics.count(&io.output, REFUSED_METRIC);
     }
 
     /// A call trapped. During a new version's probation, the second trap
-    /// rolls back to the previous version; returns what to report.
-    pub fn on_trap(&mut self) -> Option<String> {
-        let probation = self.probation.as_mut()?;
+    /// rolls back to the previous version, reports it to Storm and counts
+    /// it; returns whether it rolled back.
+    pub fn on_trap(&mut self, io: &TaskIo) -> bool {
+        let Some(probation) = self.probation.as_mut() else { return false };
         if probation.since.elapsed() > PROBATION {
             self.probation = None;
-            return None;
+            return false;
         }
         probation.traps += 1;
         if probation.traps < ROLLBACK_AFTER_TRAPS {
-            return None;
+            return false;
         }
         let probation = self.probation.take().expect("checked");
         let bad = std::mem::replace(&mut self.current, probation.previous);
         self.restore_next = probation.state;
-        self.rollbacks += 1;
-        Some(format!(
+        let message = format!(
             "plugin {} version {} trapped {} times right after the swap; rolled back to version {} (the file is retried when it changes again)",
             bad.name, bad.hash, probation.traps, self.current.hash
-        ))
+        );
+        report(io, &message);
+        self.rollbacks += 1;
+        self.metrics.count(&io.output, ROLLBACKS_METRIC);
+        true
     }
 
     /// Starts an instance of the current version; after a rollback it gets
@@ -282,6 +335,7 @@ impl Versions {
         });
         self.current = new.plugin.clone();
         self.swaps += 1;
+        self.metrics.count(&new.io().output, SWAPS_METRIC);
         Ok(new)
     }
 }

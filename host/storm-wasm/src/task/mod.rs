@@ -34,7 +34,7 @@ use crate::sandbox;
 pub(crate) use crate::sandbox::trap_cause;
 use crate::state::TaskIo;
 use crate::{logging, EXIT_FAILURE, EXIT_PLUGIN, EXIT_PROTOCOL};
-use instance::{Instance, Starter, Versions};
+use instance::{HostMetrics, Instance, Starter, Versions};
 use std::sync::atomic::AtomicBool;
 use swap::SwapEvent;
 
@@ -159,7 +159,8 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
         swap::watch(plugin_path.clone(), kind, args.cache.clone(), starter.clone(), new_io, plugin.digest.clone())
     };
     let io = TaskIo::new(output.clone(), plugin.name.clone(), limits, task_ids);
-    let mut task = Task { starter, versions: Versions::new(plugin), swaps, restarts: Restarts::default() };
+    let versions = Versions::new(plugin, HostMetrics::new(args.storm_metrics));
+    let mut task = Task { starter, versions, swaps, restarts: Restarts::default() };
     let code = match kind {
         World::Bolt => bolt::run(&mut task, io, events),
         World::Spout => spout::run(&mut task, io, events),
@@ -202,6 +203,7 @@ impl Task {
                         instance.plugin.name, instance.plugin.hash
                     );
                     instance::report(instance.io(), &message);
+                    self.versions.on_refused(instance.io());
                     instance
                 }
                 SwapEvent::Ready { instance: new, detected } => {
@@ -216,6 +218,7 @@ impl Task {
                                 old.plugin.name, old.plugin.hash
                             );
                             instance::report(old.io(), &message);
+                            self.versions.on_refused(old.io());
                             old
                         }
                     }
@@ -352,8 +355,7 @@ impl Restarts {
         versions: &mut Versions,
         io: &TaskIo,
     ) -> Result<bool, String> {
-        if let Some(message) = versions.on_trap() {
-            instance::report(io, &message);
+        if versions.on_trap(io) {
             self.consecutive = 0;
             return Ok(true);
         }

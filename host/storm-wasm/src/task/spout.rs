@@ -26,6 +26,7 @@ pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitC
                 tracing::info!(
                     swaps = task.versions.swaps,
                     rollbacks = task.versions.rollbacks,
+                    refused = task.versions.refused,
                     "Storm closed stdin; exiting"
                 );
                 return ExitCode::SUCCESS;

@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * Builds the command line Storm runs for a WebAssembly component:
- * {@code <binary> bolt|spout <plugin> --serializer auto}.
+ * {@code <binary> bolt|spout <plugin> --serializer auto --storm-metrics}.
  *
  * <p>Both paths are made absolute because Storm starts the subprocess with {@link ProcessBuilder}: a command without a
  * {@code /} is searched only in the worker JVM's own PATH, and relative paths are resolved against the child's working
@@ -81,14 +81,22 @@ public final class WasmCommand {
     }
 
     /**
-     * Resolves a plugin name to an absolute path. An absolute path is used as is; a relative one is looked up first in
-     * the topology's resources directory ({@code codeDir}, where {@code resources/} of the topology jar is extracted
-     * and ShellBolt's working directory), then against the worker's working directory (handy in local mode).
+     * Resolves a plugin name to an absolute path. An absolute path is used as is; a relative one is looked up
+     * <ol>
+     *   <li>in the topology's resources directory ({@code codeDir}, where {@code resources/} of the topology jar is
+     *       extracted and ShellBolt's working directory),</li>
+     *   <li>in its parent, the topology's directory on the supervisor ({@code supervisor/stormdist/<topology-id>}),
+     *       where the supervisor links each blob of {@code topology.blobstore.map} under its {@code localname}
+     *       (also in local mode),</li>
+     *   <li>against the worker's working directory (handy in local mode).</li>
+     * </ol>
+     * Symbolic links are kept, not followed: the host watches the path it is given, and a blob's link is where a
+     * {@code storm blobstore update} shows up (its target changes).
      *
      * @param plugin     the plugin as given to {@link WasmBolt} or {@link WasmSpout}
      * @param codeDir    {@code TopologyContext.getCodeDir()}, may be null
      * @param workingDir the worker's working directory
-     * @return the absolute path of an existing regular file
+     * @return the absolute path of an existing regular file (or of a link to one)
      * @throws IllegalStateException naming every place that was tried
      */
     public static Path resolvePlugin(String plugin, String codeDir, Path workingDir) {
@@ -98,7 +106,11 @@ public final class WasmCommand {
             tried.add(given);
         } else {
             if (codeDir != null) {
-                tried.add(Path.of(codeDir).resolve(given).toAbsolutePath());
+                Path code = Path.of(codeDir).toAbsolutePath();
+                tried.add(code.resolve(given));
+                if (code.getParent() != null) {
+                    tried.add(code.getParent().resolve(given));
+                }
             }
             tried.add(workingDir.resolve(given).toAbsolutePath());
         }
@@ -108,8 +120,9 @@ public final class WasmCommand {
             }
         }
         throw new IllegalStateException("WebAssembly plugin " + plugin + " not found; looked for " + tried
-            + ". Pass an absolute path that exists on every worker host, or ship the plugin in the topology jar's "
-            + "resources/ directory and pass its name relative to it.");
+            + ". Pass an absolute path that exists on every worker host, ship the plugin in the topology jar's "
+            + "resources/ directory and pass its name relative to it, or map a blob to it in topology.blobstore.map "
+            + "(without \"uncompress\") and pass its localname.");
     }
 
     /**
@@ -118,11 +131,12 @@ public final class WasmCommand {
      * @param binary the storm-wasm binary ({@link #locateBinary})
      * @param kind   {@code "bolt"} or {@code "spout"}
      * @param plugin the plugin ({@link #resolvePlugin})
-     * @return {@code <binary> <kind> <plugin> --serializer auto}
+     * @return {@code <binary> <kind> <plugin> --serializer auto --storm-metrics}
      */
     public static String[] command(Path binary, String kind, Path plugin) {
         // "auto": the host tells JSON from MessagePack by the handshake's first byte, so the command need not
-        // change with topology.multilang.serializer.
-        return new String[] {binary.toString(), kind, plugin.toString(), "--serializer", "auto"};
+        // change with topology.multilang.serializer. "--storm-metrics": the caller registered
+        // WasmComponent.HOST_METRICS, so the host may report swaps, rollbacks and refusals to Storm.
+        return new String[] {binary.toString(), kind, plugin.toString(), "--serializer", "auto", "--storm-metrics"};
     }
 }

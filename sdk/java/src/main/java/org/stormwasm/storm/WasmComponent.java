@@ -33,6 +33,18 @@ public abstract class WasmComponent<T extends WasmComponent<T>> implements Seria
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(WasmComponent.class);
 
+    /** The host's metric counting new plugin versions that took over (hot swaps), +1 per swap. */
+    public static final String SWAPS_METRIC = "storm-wasm.swaps";
+    /** The host's metric counting new versions rolled back after trapping on probation, +1 per rollback. */
+    public static final String ROLLBACKS_METRIC = "storm-wasm.rollbacks";
+    /** The host's metric counting new plugin files refused (did not compile, link, prepare or restore). */
+    public static final String REFUSED_METRIC = "storm-wasm.refused";
+    /**
+     * The metrics the storm-wasm host itself reports, registered for every component as {@link CountShellMetric}s
+     * (unless {@link #withMetric(String, String)} registers another class under the same name).
+     */
+    public static final List<String> HOST_METRICS = List.of(SWAPS_METRIC, ROLLBACKS_METRIC, REFUSED_METRIC);
+
     private final String plugin;
     /** Stream id to its declaration, in declaration order. */
     private final Map<String, StreamDef> streams = new LinkedHashMap<>();
@@ -42,8 +54,9 @@ public abstract class WasmComponent<T extends WasmComponent<T>> implements Seria
     private final Map<String, String> env = new HashMap<>();
 
     /**
-     * @param plugin       the {@code .wasm} plugin: an absolute path present on every worker host, or a path relative
-     *                     to the topology's {@code resources/} directory (see {@link WasmCommand#resolvePlugin})
+     * @param plugin       the {@code .wasm} plugin: an absolute path present on every worker host, a path relative to
+     *                     the topology's {@code resources/} directory, or the {@code localname} of a blob in
+     *                     {@code topology.blobstore.map} (see {@link WasmCommand#resolvePlugin})
      * @param outputFields the fields of the default stream; none declares no default stream
      */
     protected WasmComponent(String plugin, String... outputFields) {
@@ -156,8 +169,9 @@ public abstract class WasmComponent<T extends WasmComponent<T>> implements Seria
     }
 
     /**
-     * Locates the binary and the plugin and registers the metrics; called from prepare/open, where the worker's
-     * file system and the topology context are known.
+     * Locates the binary and the plugin and registers the metrics (the plugin's and the host's own
+     * {@link #HOST_METRICS}); called from prepare/open, where the worker's file system and the topology context are
+     * known.
      *
      * @param kind "bolt" or "spout"
      * @return the command for the ShellBolt/ShellSpout
@@ -167,7 +181,12 @@ public abstract class WasmComponent<T extends WasmComponent<T>> implements Seria
         Path binary = WasmCommand.locateBinary(topoConf, System.getenv());
         Path pluginPath = WasmCommand.resolvePlugin(plugin, context.getCodeDir(), Path.of("").toAbsolutePath());
         int bucketSecs = ObjectReader.getInt(topoConf.get(Config.TOPOLOGY_BUILTIN_METRICS_BUCKET_SIZE_SECS), 60);
-        for (Map.Entry<String, String> metric : metrics.entrySet()) {
+        // The host reports its own metrics only because they are registered here (WasmCommand.command passes
+        // --storm-metrics): Storm kills a component that reports an unregistered one.
+        Map<String, String> all = new LinkedHashMap<>();
+        HOST_METRICS.forEach(name -> all.put(name, CountShellMetric.class.getName()));
+        all.putAll(metrics);
+        for (Map.Entry<String, String> metric : all.entrySet()) {
             context.registerMetric(metric.getKey(), newShellMetric(metric.getValue()), bucketSecs);
         }
         String[] command = WasmCommand.command(binary, kind, pluginPath);

@@ -93,12 +93,30 @@ class WasmCommandTest {
         assertEquals(inWork, WasmCommand.resolvePlugin("p/b.wasm", codeDir.toString(), work));
         String message = messageOf(() -> WasmCommand.resolvePlugin("c.wasm", codeDir.toString(), work));
         assertTrue(message.contains(codeDir.resolve("c.wasm").toString()), message);
+        assertTrue(message.contains(dir.resolve("c.wasm").toString()), message);
         assertTrue(message.contains(work.resolve("c.wasm").toString()), message);
+        assertTrue(message.contains("topology.blobstore.map"), message);
+    }
+
+    @Test
+    void aBlobIsFoundByItsLocalNameAndItsLinkIsKept() throws IOException {
+        // The supervisor's layout: stormdist/<id>/resources (the code dir) and stormdist/<id>/<localname>, a link
+        // into the blob cache whose target changes on each `storm blobstore update`.
+        Path codeDir = Files.createDirectories(dir.resolve("stormdist/topo-1/resources"));
+        Path cached = Files.writeString(Files.createDirectories(dir.resolve("cache")).resolve("counter.wasm.7"), "");
+        Path link = Files.createSymbolicLink(dir.resolve("stormdist/topo-1/counter.wasm"), cached);
+        Path work = Files.createDirectories(dir.resolve("work"));
+        assertEquals(link, WasmCommand.resolvePlugin("counter.wasm", codeDir.toString(), work),
+            "the link, not its target: the host watches it for the next version");
+        // The jar's resources/ still come first.
+        Path inCode = Files.writeString(codeDir.resolve("counter.wasm"), "");
+        assertEquals(inCode, WasmCommand.resolvePlugin("counter.wasm", codeDir.toString(), work));
     }
 
     @Test
     void commandLine() {
-        assertArrayEquals(new String[] {"/b/storm-wasm", "spout", "/p/x.wasm", "--serializer", "auto"},
+        assertArrayEquals(
+            new String[] {"/b/storm-wasm", "spout", "/p/x.wasm", "--serializer", "auto", "--storm-metrics"},
             WasmCommand.command(Path.of("/b/storm-wasm"), "spout", Path.of("/p/x.wasm")));
     }
 }

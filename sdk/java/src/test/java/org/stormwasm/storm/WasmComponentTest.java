@@ -147,9 +147,12 @@ class WasmComponentTest {
         TopologyContext context = context();
         bolt.prepare(conf, context, new OutputCollector(NO_OUTPUT));
         try {
-            assertEquals(List.of("bolt", codeDir.resolve("plugin.wasm").toString(), "--serializer", "auto"),
-                recordedArgs());
+            assertEquals(List.of("bolt", codeDir.resolve("plugin.wasm").toString(), "--serializer", "auto",
+                "--storm-metrics"), recordedArgs());
             assertInstanceOf(CountShellMetric.class, context.getRegisteredMetricByName("hits"));
+            for (String name : WasmComponent.HOST_METRICS) {
+                assertInstanceOf(CountShellMetric.class, context.getRegisteredMetricByName(name), name);
+            }
         } finally {
             bolt.cleanup();
         }
