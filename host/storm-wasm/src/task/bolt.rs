@@ -234,7 +234,7 @@ fn fail_tuple(io: &mut TaskIo, input: &Input, reason: &str, poison: &mut PoisonT
 }
 
 /// `[source, stream, values, error]`, with the original values as a list.
-fn dead_letter_values(input: &Input, reason: &str) -> Vec<u8> {
+pub(crate) fn dead_letter_values(input: &Input, reason: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.values.len() + reason.len() + 64);
     rmp::encode::write_array_len(&mut out, 4).expect("Vec write");
     rmp::encode::write_str(&mut out, &input.source_component).expect("Vec write");
@@ -245,7 +245,7 @@ fn dead_letter_values(input: &Input, reason: &str) -> Vec<u8> {
 }
 
 /// Counts failures per tuple content (source, stream, values).
-struct PoisonTracker {
+pub(crate) struct PoisonTracker {
     policy: Option<Poison>,
     failures: FxHashMap<u64, u32>,
     dead_lettered: u64,
@@ -256,12 +256,12 @@ struct PoisonTracker {
 const MAX_TRACKED: usize = 100_000;
 
 impl PoisonTracker {
-    fn new(policy: Option<Poison>) -> Self {
+    pub(crate) fn new(policy: Option<Poison>) -> Self {
         PoisonTracker { policy, failures: FxHashMap::default(), dead_lettered: 0 }
     }
 
     /// Counts a failure; the policy when this one is to be dead-lettered.
-    fn failed(&mut self, input: &Input) -> Option<Poison> {
+    pub(crate) fn failed(&mut self, input: &Input) -> Option<Poison> {
         let policy = self.policy.as_ref()?;
         let mut h = FxHasher::default();
         (&input.source_component, &input.stream_id, &input.values).hash(&mut h);

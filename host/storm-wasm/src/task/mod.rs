@@ -34,7 +34,9 @@ use crate::sandbox;
 pub(crate) use crate::sandbox::trap_cause;
 use crate::state::TaskIo;
 use crate::{logging, EXIT_FAILURE, EXIT_PLUGIN, EXIT_PROTOCOL};
-use instance::{Instance, Starter, Versions};
+pub(crate) use bolt::{dead_letter_values, PoisonTracker};
+pub(crate) use instance::{carry_state, lifecycle, restore, Versions};
+use instance::{Instance, Starter};
 use std::sync::atomic::AtomicBool;
 use swap::SwapEvent;
 
