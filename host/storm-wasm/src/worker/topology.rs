@@ -579,7 +579,7 @@ streams:
         );
         let err = build_str(&wrong).unwrap_err();
         assert!(
-            err.starts_with("line 14: count declares its dead-letter stream dead_letter with fields [error]"),
+            err.starts_with("line 12: count declares its dead-letter stream dead_letter with fields [error]"),
             "{err}"
         );
     }
