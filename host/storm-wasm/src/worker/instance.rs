@@ -49,12 +49,15 @@ pub type BoltInstance = Instance<Bolt>;
 /// A live spout instance.
 pub type SpoutInstance = Instance<Spout>;
 
-/// Instantiates a plugin and runs its start (`prepare`, `open`): the
-/// exports, the lifecycle exports, and what the start returned.
-type Init<'a, G> = &'a dyn Fn(
-    &Prepared<WorkerHost>,
-    &mut Store<WorkerHost>,
-) -> wasmtime::Result<(G, Option<Lifecycle>, Result<(), String>)>;
+/// What instantiating a plugin and running its start (`prepare`, `open`)
+/// gives: the exports, the lifecycle exports, and what the start returned.
+type Started<G> = wasmtime::Result<(G, Option<Lifecycle>, Result<(), String>)>;
+
+/// Instantiates a plugin and runs its start.
+type Init<'a, G> = &'a dyn Fn(&Prepared<WorkerHost>, &mut Store<WorkerHost>) -> Started<G>;
+
+/// A start that failed: the task state back (boxed: it is large), and why.
+pub type NotStarted = (Box<TaskCtx>, String);
 
 /// Creates a store for `plugin` and runs `init` in it, once; on failure the
 /// task state comes back with the reason.
@@ -64,10 +67,10 @@ fn try_start<G>(
     ctx: TaskCtx,
     what: &str,
     init: Init<'_, G>,
-) -> Result<Instance<G>, (TaskCtx, String)> {
+) -> Result<Instance<G>, NotStarted> {
     let wasi = match sandbox::wasi_ctx(&spec.grants, &ctx.stdout, &ctx.stderr) {
         Ok(wasi) => wasi,
-        Err(e) => return Err((ctx, format!("{e:#}"))),
+        Err(e) => return Err((Box::new(ctx), format!("{e:#}"))),
     };
     let mut store = Store::new(&spec.engine, WorkerHost::new(ctx, wasi));
     store.limiter(|s| &mut s.memory);
@@ -80,7 +83,7 @@ fn try_start<G>(
         Ok((_, _, Err(reason))) => format!("{what} returned an error: {reason}"),
         Err(e) => format!("{what} {}", trap_cause(&e, &stderr, spec.limits.start_deadline, &store.data().memory)),
     };
-    let mut ctx = store.into_data().io;
+    let mut ctx = Box::new(store.into_data().io);
     ctx.discard();
     Err((ctx, reason))
 }
@@ -110,7 +113,7 @@ fn start<G>(
                 return Ok(inst);
             }
             Err((back, reason)) => {
-                ctx = back;
+                ctx = *back;
                 ctx.plugin_log(LogLevel::Error, &format!("plugin {} cannot start: {reason}", ctx.plugin));
                 restarts.after_failure(&spec.limits, versions, &mut ctx, &reason)?;
             }
@@ -118,13 +121,7 @@ fn start<G>(
     }
 }
 
-fn init_bolt(
-    spec: &TaskSpec,
-) -> impl Fn(
-    &Prepared<WorkerHost>,
-    &mut Store<WorkerHost>,
-) -> wasmtime::Result<(Bolt, Option<Lifecycle>, Result<(), String>)>
-       + '_ {
+fn init_bolt(spec: &TaskSpec) -> impl Fn(&Prepared<WorkerHost>, &mut Store<WorkerHost>) -> Started<Bolt> + '_ {
     move |prepared, store| {
         let Prepared::Bolt(pre) = prepared else { unreachable!("bolts load the bolt world") };
         let instance = pre.instance_pre().instantiate(&mut *store)?;
@@ -138,11 +135,7 @@ fn init_bolt(
 fn init_spout(
     spec: &TaskSpec,
     active: bool,
-) -> impl Fn(
-    &Prepared<WorkerHost>,
-    &mut Store<WorkerHost>,
-) -> wasmtime::Result<(Spout, Option<Lifecycle>, Result<(), String>)>
-       + '_ {
+) -> impl Fn(&Prepared<WorkerHost>, &mut Store<WorkerHost>) -> Started<Spout> + '_ {
     move |prepared, store| {
         let Prepared::Spout(pre) = prepared else { unreachable!("spouts load the spout world") };
         let instance = pre.instance_pre().instantiate(&mut *store)?;
@@ -180,11 +173,7 @@ pub fn start_spout(
 }
 
 /// One attempt at a bolt instance of `plugin` (a new version).
-pub fn try_start_bolt(
-    spec: &TaskSpec,
-    plugin: &Plugin<WorkerHost>,
-    ctx: TaskCtx,
-) -> Result<BoltInstance, (TaskCtx, String)> {
+pub fn try_start_bolt(spec: &TaskSpec, plugin: &Plugin<WorkerHost>, ctx: TaskCtx) -> Result<BoltInstance, NotStarted> {
     try_start(spec, plugin, ctx, "prepare", &init_bolt(spec))
 }
 
@@ -194,7 +183,7 @@ pub fn try_start_spout(
     plugin: &Plugin<WorkerHost>,
     ctx: TaskCtx,
     active: bool,
-) -> Result<SpoutInstance, (TaskCtx, String)> {
+) -> Result<SpoutInstance, NotStarted> {
     try_start(spec, plugin, ctx, "open", &init_spout(spec, active))
 }
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 use wasmtime::Engine;
 
 use super::host::{Outbox, TaskCtx, WorkerHost};
-use super::instance::Instance;
+use super::instance::{Instance, NotStarted};
 use super::stats::add;
 use crate::bindings::LogLevel;
 use crate::cli::CacheArgs;
@@ -108,7 +108,7 @@ pub fn switch<G>(
     plugin: &Plugin<WorkerHost>,
     detected: Instant,
     limits: &Limits,
-    start: impl FnOnce(TaskCtx) -> Result<Instance<G>, (TaskCtx, String)>,
+    start: impl FnOnce(TaskCtx) -> Result<Instance<G>, NotStarted>,
     out: &mut Outbox,
 ) {
     if plugin.digest == versions.current.digest {
