@@ -444,3 +444,343 @@ fn unsupported_flux_features_are_errors_naming_the_line() {
         assert!(run.stderr.contains("topology.yaml:"), "the error names the file and line: {}", run.explain());
     }
 }
+
+/// A topology running in the background while the test publishes new
+/// versions of its plugins into its directory.
+struct Live {
+    child: std::process::Child,
+    dir: PathBuf,
+    summary: PathBuf,
+    /// Stderr, line by line, as it comes.
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: Vec<String>,
+    stdout: std::thread::JoinHandle<String>,
+}
+
+impl Live {
+    /// Starts `yaml`, in which `{dir}` is the run's directory.
+    fn start(name: &str, yaml: &str, files: &[(&str, &str)], args: &[&str]) -> Live {
+        let dir = scratch(name);
+        for (file, plugin_name) in files {
+            std::fs::copy(plugin(plugin_name), dir.join(file)).expect("copy a plugin");
+        }
+        let topology = dir.join("topology.yaml");
+        std::fs::write(&topology, yaml.replace("{dir}", dir.to_str().unwrap())).expect("write the topology");
+        let summary = dir.join("summary.json");
+        // The --duration is a backstop: the test stops the run with SIGINT.
+        let mut child = command(&topology, args, &summary)
+            .args(["--duration", "180s"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start storm-wasm");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || std::io::read_to_string(out).unwrap_or_default());
+        Live { child, dir, summary, lines, stderr: Vec::new(), stdout }
+    }
+
+    /// Publishes `bytes` as `file` the safe way: written beside, renamed over.
+    fn publish(&self, file: &str, bytes: &[u8]) {
+        let tmp = self.dir.join(format!(".{file}.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, self.dir.join(file)).unwrap();
+    }
+
+    /// Waits until `n` stderr lines so far contain all of `parts`.
+    fn wait_for(&mut self, n: usize, parts: &[&str]) {
+        self.wait_until(0, n, &format!("{parts:?}"), |l| parts.iter().all(|p| l.contains(p)));
+    }
+
+    /// Waits until `n` stderr lines from line `from` on match `pred`.
+    fn wait_until(&mut self, from: usize, n: usize, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.stderr.iter().skip(from).filter(|l| pred(l)).count() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.stderr.push(line),
+                Err(_) => panic!("no {n} lines with {what} within 60 s:\n{}", tail(&self.stderr.join("\n"))),
+            }
+        }
+    }
+
+    /// Stops the run as Ctrl-C would and collects what it printed.
+    fn stop(mut self) -> Run {
+        let killed = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        self.stderr.extend(self.lines.iter());
+        let summary =
+            std::fs::read(&self.summary).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Value::Null);
+        Run { status, stdout: self.stdout.join().unwrap(), stderr: self.stderr.join("\n"), summary }
+    }
+}
+
+/// `wasm` with a custom section appended: the same code under another
+/// content hash (a new version as far as the watcher can tell).
+fn variant(wasm: &[u8], tag: u8) -> Vec<u8> {
+    let name = b"storm-wasm-test";
+    let mut out = wasm.to_vec();
+    out.push(0); // a custom section
+    out.push((1 + name.len() + 1) as u8); // its size (one LEB128 byte)
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out.push(tag);
+    out
+}
+
+/// Sentences at a bounded rate (a 1 ms sleep per sentence in `pace`), split
+/// into words and counted by `counter.wasm` (swap-counter: word -> word,
+/// count, version) in `{dir}`, its counts carried across swaps.
+fn swap_topology(spout: &str, count_parallelism: usize, split: bool) -> String {
+    let counted = if split { "split" } else { "pace" };
+    let mut bolts = bolt("pace", "test_bolt", &["sentence"], 1, &[("test.bolt.sleep.ms", "1")]);
+    let mut streams = stream("sentences", "pace", "{type: SHUFFLE}");
+    if split {
+        bolts += &bolt("split", "split_sentence", &["word"], 1, &[]);
+        streams += &stream("pace", "split", "{type: SHUFFLE}");
+    }
+    bolts += &bolt("count", "counter", &["word", "count", "version"], count_parallelism, &[])
+        .replace("${ENV-STORM_WASM_PLUGINS}/counter.wasm", "{dir}/counter.wasm");
+    let first = if split { "word" } else { "sentence" };
+    streams += &stream(counted, "count", &format!("{{type: FIELDS, args: [\"{first}\"]}}"));
+    topology(
+        "  topology.max.spout.pending: 20\n",
+        &with_conf(&[("sentence.spout.max.replays", "100")]),
+        &bolts,
+        &streams,
+    )
+    .replace("${ENV-STORM_WASM_PLUGINS}/sentence_spout.wasm", spout)
+}
+
+/// The counts `count` emitted, per word (or sentence), in order, and the
+/// version that emitted the last one; asserts each runs 1, 2, 3… with no
+/// reset and no repeat: state carried, nothing counted twice.
+fn counted(run: &Run) -> (HashMap<String, u64>, String) {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut last_version = String::new();
+    for tap in run.taps().into_iter().filter(|t| t["component"] == "count") {
+        let word = tap["values"][0].as_str().unwrap().to_string();
+        let count = tap["values"][1].as_u64().unwrap();
+        let before = counts.insert(word.clone(), count).unwrap_or(0);
+        assert_eq!(count, before + 1, "{word} counted {count} after {before}: {tap}\n{}", run.explain());
+        last_version = tap["values"][2].as_str().unwrap().to_string();
+    }
+    (counts, last_version)
+}
+
+/// Each word's (or sentence's) true total over the acked spout messages;
+/// also asserts that each message was emitted once and acked once.
+fn true_totals(run: &Run, split: bool) -> HashMap<String, u64> {
+    let mut totals: HashMap<String, u64> = HashMap::new();
+    for (id, (emits, acks, fails, _)) in ledger(run) {
+        assert_eq!((emits, acks, fails), (1, 1, 0), "message {id}: {}", run.explain());
+        let sentence = SENTENCES[(id.parse::<u64>().unwrap() % 5) as usize];
+        if split {
+            for word in sentence.split(' ') {
+                *totals.entry(word.to_string()).or_default() += 1;
+            }
+        } else {
+            *totals.entry(sentence.to_string()).or_default() += 1;
+        }
+    }
+    totals
+}
+
+/// Lines of the `component:task` log of a finished swap.
+fn swapped(component: &str) -> [String; 2] {
+    [format!("{component}:"), "swapped: version".to_string()]
+}
+
+#[test]
+fn a_stateful_bolt_swapped_ten_times_under_load_loses_and_doubles_nothing() {
+    let v1 = std::fs::read(plugin("swap_counter")).unwrap();
+    let v2 = std::fs::read(plugin("swap_counter_v2")).unwrap();
+    let spout = std::fs::read(plugin("sentence_spout")).unwrap();
+    let yaml = swap_topology("{dir}/spout.wasm", 2, true);
+    let files = [("counter.wasm", "swap_counter"), ("spout.wasm", "sentence_spout")];
+    let mut live =
+        Live::start("swap10", &yaml, &files, &["--tap", "count", "--tap", "sentences", "--report-every", "1s"]);
+    let count_switches = swapped("count");
+    let count_switches: Vec<&str> = count_switches.iter().map(String::as_str).collect();
+    for k in 1..=10 {
+        std::thread::sleep(Duration::from_millis(250));
+        live.publish("counter.wasm", if k % 2 == 1 { &v2 } else { &v1 });
+        // Both count tasks switched (the spout keeps emitting meanwhile).
+        live.wait_for(2 * k, &count_switches);
+        if k % 5 == 0 {
+            // The spout too: its pending messages are acked through the new version.
+            live.publish("spout.wasm", &variant(&spout, k as u8));
+            live.wait_for(k / 5, &["sentences:", "swapped: version", "state carried over"]);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let run = live.stop();
+    assert!(run.status.success() && run.summary["drained"] == true, "{}", run.explain());
+    let acked = run.messages("acked");
+    assert!(acked > 500, "traffic went on during the swaps: {}", run.explain());
+    assert_all_acked(&run, acked);
+    assert_eq!(run.messages("failed"), 0, "{}", run.explain());
+    let count = run.component("count");
+    assert_eq!(
+        (&count["versions_loaded"], &count["swaps"], &count["rollbacks"], &count["swap_failures"]),
+        (&Value::from(10), &Value::from(20), &Value::from(0), &Value::from(0)),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(run.component("sentences")["swaps"], 2, "{}", run.explain());
+    assert!(
+        run.stdout
+            .contains("hot swap count: 10 new versions loaded, 0 refused; 20 task switches, 0 failed, 0 rollbacks"),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(run.stderr.matches("state carried over").count(), 22, "{}", run.explain());
+    let (counts, last_version) = counted(&run);
+    assert_eq!(counts, true_totals(&run, true), "final counts = true totals: {}", run.explain());
+    assert_eq!(last_version, "1.0.0", "the tenth version (v1) served last");
+}
+
+#[test]
+fn broken_and_truncated_versions_are_refused_while_traffic_goes_on() {
+    let v2 = std::fs::read(plugin("swap_counter_v2")).unwrap();
+    let yaml = swap_topology("${ENV-STORM_WASM_PLUGINS}/sentence_spout.wasm", 1, false);
+    let mut live = Live::start(
+        "refused",
+        &yaml,
+        &[("counter.wasm", "swap_counter")],
+        &["--tap", "count", "--tap", "sentences", "--report-every", "300ms"],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    live.publish("counter.wasm", b"this is not wasm");
+    live.wait_for(1, &["count: new version", "refused", "not a WebAssembly component"]);
+    live.publish("counter.wasm", &v2[..v2.len() / 2]);
+    live.wait_for(2, &["count: new version", "refused"]);
+    // The running version goes on counting: a live line with count's
+    // exec/s above 0, after the refusals.
+    let refused_at = live.stderr.len();
+    live.wait_until(refused_at, 1, "count executing", |l| {
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        fields.first() == Some(&"count") && fields.get(2).is_some_and(|exec| *exec != "0")
+    });
+    // The next good file is taken.
+    live.publish("counter.wasm", &v2);
+    live.wait_for(1, &swapped("count").each_ref().map(String::as_str));
+    std::thread::sleep(Duration::from_millis(300));
+    let run = live.stop();
+    assert_all_acked(&run, run.messages("acked"));
+    let count = run.component("count");
+    assert_eq!(
+        (&count["versions_refused"], &count["versions_loaded"], &count["swaps"]),
+        (&Value::from(2), &Value::from(1), &Value::from(1)),
+        "{}",
+        run.explain()
+    );
+    let (counts, last_version) = counted(&run);
+    assert_eq!(counts, true_totals(&run, false), "{}", run.explain());
+    assert_eq!(last_version, "2.0.0");
+}
+
+#[test]
+fn a_version_that_traps_right_after_the_swap_is_rolled_back() {
+    let trap = std::fs::read(plugin("swap_counter_trap")).unwrap();
+    let yaml = swap_topology("${ENV-STORM_WASM_PLUGINS}/sentence_spout.wasm", 1, false);
+    let mut live =
+        Live::start("rollback", &yaml, &[("counter.wasm", "swap_counter")], &["--tap", "count", "--tap", "sentences"]);
+    std::thread::sleep(Duration::from_millis(500));
+    live.publish("counter.wasm", &trap);
+    live.wait_for(1, &["count:1", "trapped 2 times right after the swap; rolled back"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let run = live.stop();
+    assert!(run.status.success(), "{}", run.explain());
+    let count = run.component("count");
+    assert_eq!((&count["swaps"], &count["rollbacks"]), (&Value::from(1), &Value::from(1)), "{}", run.explain());
+    assert!(run.stderr.contains("broken on purpose"), "the panic is reported: {}", run.explain());
+    // A single-tuple call that trapped before the rollback fails its tuple;
+    // the spout replays it and the old version counts it once.
+    let acked = run.messages("acked");
+    assert_eq!(run.messages("pending"), 0, "{}", run.explain());
+    assert!(run.messages("failed") <= 1, "{}", run.explain());
+    let mut totals: HashMap<String, u64> = HashMap::new();
+    for (id, (emits, acks, fails, _)) in ledger(&run) {
+        assert_eq!((acks, emits), (1, fails + 1), "message {id}: {}", run.explain());
+        *totals.entry(SENTENCES[(id.parse::<u64>().unwrap() % 5) as usize].to_string()).or_default() += 1;
+    }
+    assert_eq!(totals.values().sum::<u64>(), acked);
+    let (counts, last_version) = counted(&run);
+    assert_eq!(counts, totals, "the state at the swap came back with the rollback: {}", run.explain());
+    assert_eq!(last_version, "1.0.0", "{}", run.explain());
+}
+
+#[test]
+fn a_tuple_that_keeps_failing_goes_to_the_dead_letter_bolt() {
+    // Split may emit 7 words per call: the 8-word sentence (message i % 5
+    // == 1) traps every time. Its second failure is dead-lettered: acked,
+    // and sent to the bolt subscribed to split's dead-letter stream.
+    let messages = 50;
+    let yaml = topology(
+        "",
+        &with_conf(&[("sentence.spout.limit", "50"), ("sentence.spout.max.replays", "10")]),
+        &format!(
+            "{}{}{}",
+            bolt(
+                "split",
+                "split_sentence",
+                &["word"],
+                1,
+                &[
+                    ("storm.wasm.max.emits.per.call", "7"),
+                    ("storm.wasm.max.batch", "1"),
+                    ("storm.wasm.max.consecutive.traps", "50"),
+                    ("storm.wasm.poison.after", "2"),
+                ]
+            ),
+            bolt("count", "word_count", &["word", "count"], 1, &[]),
+            bolt("dead", "test_bolt", &["value"], 1, &[]),
+        ),
+        &format!(
+            "{}{}{}",
+            stream("sentences", "split", "{type: SHUFFLE}"),
+            stream("split", "count", "{type: FIELDS, args: [\"word\"]}"),
+            stream("split", "dead", "{type: SHUFFLE, streamId: \"dead_letter\"}")
+        ),
+    );
+    let run = run("dead-letters", &yaml, &["--until-idle", "1s", "--duration", "120s", "--tap", "split:dead_letter"]);
+    let bad = (0..messages).filter(|i| i % 5 == 1).count() as u64;
+    assert_all_acked(&run, messages);
+    // Fail, dead letter, fail, dead letter…: each bad message once of each.
+    assert_eq!(run.messages("failed"), bad, "{}", run.explain());
+    let split = run.component("split");
+    assert_eq!(
+        (&split["dead_lettered"], &split["dead_letter_stream"]),
+        (&Value::from(bad), &Value::from("dead_letter")),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(run.component("dead")["executed"], bad, "{}", run.explain());
+    assert_eq!(run.component("count")["executed"], 240, "the 40 good sentences' words: {}", run.explain());
+    assert!(
+        run.stdout.contains(&format!("dead letters split: {bad} tuples acked and sent to stream dead_letter")),
+        "{}",
+        run.explain()
+    );
+    assert!(run.stderr.contains("dead-letter stream dead_letter is declared implicitly"), "{}", run.explain());
+    let letters: Vec<Value> = run.taps().into_iter().filter(|t| t["stream"] == "dead_letter").collect();
+    assert_eq!(letters.len() as u64, bad, "{}", run.explain());
+    for letter in letters {
+        let values = &letter["values"];
+        assert_eq!(
+            (&values[0], &values[1], &values[2]),
+            (&Value::from("sentences"), &Value::from("default"), &serde_json::json!([SENTENCES[1]])),
+            "{letter}"
+        );
+        // The error is the first line of the cause, as in the subprocess mode.
+        assert!(!values[3].as_str().unwrap().is_empty(), "{letter}");
+    }
+}

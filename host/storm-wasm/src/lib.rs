@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod state;
 pub mod stdio;
 mod task;
+pub mod watch;
 pub mod worker;
 
 use std::process::ExitCode;

@@ -152,7 +152,8 @@ fn process(
     tracing::error!(target: PLUGIN_TARGET, "{message}");
     let _ = io.output.send(&Outgoing::Error(&message));
     let _ = io.output.flush();
-    let rolled_back = task.restarts.failed(&task.starter.limits, &name, &cause, &mut task.versions, &io)?;
+    let rolled_back =
+        task.restarts.failed(&task.starter.limits, &name, &cause, &mut task.versions, task.metrics, &io)?;
     let mut inst = task.start(io)?;
     if rolled_back && !io_committed {
         // The tuples go to the version that served them well before.
@@ -235,7 +236,7 @@ fn fail_tuple(io: &mut TaskIo, input: &Input, reason: &str, poison: &mut PoisonT
 }
 
 /// `[source, stream, values, error]`, with the original values as a list.
-fn dead_letter_values(input: &Input, reason: &str) -> Vec<u8> {
+pub(crate) fn dead_letter_values(input: &Input, reason: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.values.len() + reason.len() + 64);
     rmp::encode::write_array_len(&mut out, 4).expect("Vec write");
     rmp::encode::write_str(&mut out, &input.source_component).expect("Vec write");
@@ -246,7 +247,7 @@ fn dead_letter_values(input: &Input, reason: &str) -> Vec<u8> {
 }
 
 /// Counts failures per tuple content (source, stream, values).
-struct PoisonTracker {
+pub(crate) struct PoisonTracker {
     policy: Option<Poison>,
     failures: FxHashMap<u64, u32>,
     dead_lettered: u64,
@@ -257,12 +258,12 @@ struct PoisonTracker {
 const MAX_TRACKED: usize = 100_000;
 
 impl PoisonTracker {
-    fn new(policy: Option<Poison>) -> Self {
+    pub(crate) fn new(policy: Option<Poison>) -> Self {
         PoisonTracker { policy, failures: FxHashMap::default(), dead_lettered: 0 }
     }
 
     /// Counts a failure; the policy when this one is to be dead-lettered.
-    fn failed(&mut self, input: &Input) -> Option<Poison> {
+    pub(crate) fn failed(&mut self, input: &Input) -> Option<Poison> {
         let policy = self.policy.as_ref()?;
         let mut h = FxHasher::default();
         (&input.source_component, &input.stream_id, &input.values).hash(&mut h);

@@ -75,13 +75,6 @@ impl Instance {
             Guest::Bolt(_) => unreachable!("a spout task runs spouts"),
         }
     }
-
-    /// The plugin's own version string, or its content hash without one.
-    pub fn version(&mut self, limits: &Limits) -> String {
-        let Some(lifecycle) = &self.lifecycle else { return self.plugin.hash.clone() };
-        self.store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
-        lifecycle.call_version(&mut self.store).unwrap_or_else(|_| self.plugin.hash.clone())
-    }
 }
 
 /// Instantiates `plugin` and runs `prepare` or `open` (and `activate` for a
@@ -131,9 +124,10 @@ pub(crate) fn start(starter: &Starter, plugin: &Plugin, io: TaskIo) -> Result<In
     }
 }
 
-fn lifecycle(
-    pre: &wasmtime::component::InstancePre<HostState>,
-    store: &mut Store<HostState>,
+/// The plugin's `lifecycle` exports, when it has them.
+pub(crate) fn lifecycle<T>(
+    pre: &wasmtime::component::InstancePre<T>,
+    store: &mut Store<T>,
     instance: &wasmtime::component::Instance,
 ) -> wasmtime::Result<Option<Lifecycle>> {
     match LifecycleIndices::new(pre) {
@@ -180,15 +174,13 @@ impl HostMetrics {
     }
 }
 
-/// The versions of the plugin in a task.
-pub(crate) struct Versions {
+/// The versions of the plugin in a task (`T`: the data of its stores).
+pub(crate) struct Versions<T: 'static = HostState> {
     /// The version new instances run.
-    pub current: Plugin,
-    probation: Option<Probation>,
+    pub current: Plugin<T>,
+    probation: Option<Probation<T>>,
     /// State to restore into the next instance started (after a rollback).
     restore_next: Option<(String, Vec<u8>)>,
-    /// Where the counts below also go.
-    pub metrics: HostMetrics,
     /// Swaps done.
     pub swaps: u64,
     /// Rollbacks done.
@@ -198,57 +190,74 @@ pub(crate) struct Versions {
 }
 
 /// The version a new one replaced, kept until the new one proves itself.
-struct Probation {
-    previous: Plugin,
+struct Probation<T: 'static> {
+    previous: Plugin<T>,
     /// The previous version's state at the switch, for a rollback.
     state: Option<(String, Vec<u8>)>,
     since: Instant,
     traps: u32,
 }
 
-impl Versions {
-    pub fn new(current: Plugin, metrics: HostMetrics) -> Self {
-        Versions { current, probation: None, restore_next: None, metrics, swaps: 0, rollbacks: 0, refused: 0 }
+impl<T> Versions<T> {
+    pub fn new(current: Plugin<T>) -> Self {
+        Versions { current, probation: None, restore_next: None, swaps: 0, rollbacks: 0, refused: 0 }
     }
 
     /// A new version was refused (the old one keeps running).
-    pub fn on_refused(&mut self, io: &TaskIo) {
+    pub fn on_refused(&mut self) {
         self.refused += 1;
-        self.metrics.count(&io.output, REFUSED_METRIC);
     }
 
     /// A call trapped. During a new version's probation, the second trap
-    /// rolls back to the previous version, reports it to Storm and counts
-    /// it; returns whether it rolled back.
-    pub fn on_trap(&mut self, io: &TaskIo) -> bool {
-        let Some(probation) = self.probation.as_mut() else { return false };
+    /// rolls back to the previous version; returns what to report.
+    pub fn on_trap(&mut self) -> Option<String> {
+        let probation = self.probation.as_mut()?;
         if probation.since.elapsed() > PROBATION {
             self.probation = None;
-            return false;
+            return None;
         }
         probation.traps += 1;
         if probation.traps < ROLLBACK_AFTER_TRAPS {
-            return false;
+            return None;
         }
         let probation = self.probation.take().expect("checked");
         let bad = std::mem::replace(&mut self.current, probation.previous);
         self.restore_next = probation.state;
-        let message = format!(
+        self.rollbacks += 1;
+        Some(format!(
             "plugin {} version {} trapped {} times right after the swap; rolled back to version {} (the file is retried when it changes again)",
             bad.name, bad.hash, probation.traps, self.current.hash
-        );
-        report(io, &message);
-        self.rollbacks += 1;
-        self.metrics.count(&io.output, ROLLBACKS_METRIC);
-        true
+        ))
     }
 
+    /// State the next instance started must restore (after a rollback).
+    pub fn take_restore(&mut self) -> Option<(String, Vec<u8>)> {
+        self.restore_next.take()
+    }
+
+    /// A switch to `new` went through: the version it replaced stays on
+    /// hand, with its state, until the new one has proved itself.
+    pub fn switched(&mut self, new: Plugin<T>, carry: Carry) {
+        let previous = std::mem::replace(&mut self.current, new);
+        self.probation = Some(Probation {
+            previous,
+            state: carry.snapshot.map(|s| (carry.old_version, s)),
+            since: Instant::now(),
+            traps: 0,
+        });
+        self.swaps += 1;
+    }
+}
+
+impl Versions<HostState> {
     /// Starts an instance of the current version; after a rollback it gets
     /// the state the previous version had at the switch.
     pub fn start(&mut self, starter: &Starter, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
         let mut instance = start(starter, &self.current, io)?;
-        if let Some((from, state)) = self.restore_next.take() {
-            if let Err(reason) = restore(&mut instance, &starter.limits, &from, &state) {
+        if let Some((from, state)) = self.take_restore() {
+            if let Err(reason) =
+                restore(instance.lifecycle.as_ref(), &mut instance.store, &starter.limits, &from, &state)
+            {
                 let note = format!("plugin {}: state not restored after the rollback: {reason}", self.current.name);
                 instance.io().plugin_log(LogLevel::Warn, &note);
             }
@@ -266,39 +275,17 @@ impl Versions {
         mut new: Instance,
         detected: Instant,
     ) -> Result<Instance, (Instance, String)> {
-        let limits = &starter.limits;
-        let old_version = old.version(limits);
-        let new_version = new.version(limits);
-        let snapshot = match &old.lifecycle {
-            None => None,
-            Some(lifecycle) => {
-                old.store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
-                match lifecycle.call_snapshot(&mut old.store) {
-                    Ok(Ok(state)) => state,
-                    Ok(Err(reason)) => return Err((old, format!("the running version's snapshot failed: {reason}"))),
-                    Err(e) => {
-                        // The old instance is poisoned now: go on with the
-                        // new one, without state.
-                        let note =
-                            format!("the running version trapped in snapshot ({e}); the new version starts fresh");
-                        tracing::warn!("{note}");
-                        None
-                    }
-                }
-            }
-        };
-        let carried = match (&snapshot, new.lifecycle.is_some()) {
-            (Some(state), true) => {
-                if let Err(reason) = restore(&mut new, limits, &old_version, state) {
-                    return Err((old, format!("the new version's restore failed: {reason}")));
-                }
-                true
-            }
-            _ => false,
+        let carry = match carry_state(
+            (&mut old.store, old.lifecycle.as_ref(), &old.plugin.hash),
+            (&mut new.store, new.lifecycle.as_ref(), &new.plugin.hash),
+            &starter.limits,
+        ) {
+            Ok(carry) => carry,
+            Err(reason) => return Err((old, reason)),
         };
         // The task's real connections move to the new instance.
         old.io().hand_over(new.io());
-        if !carried {
+        if !carry.carried {
             // Tuples the old version kept to ack later: the new one never
             // heard of them, so Storm replays them.
             let kept: Vec<String> = new.io().in_flight.drain().collect();
@@ -312,38 +299,103 @@ impl Versions {
                 );
             }
         }
-        let message = format!(
-            "plugin {} swapped: version {old_version} ({}) -> {new_version} ({}) in {} ms, state {}",
-            new.plugin.name,
-            old.plugin.hash,
-            new.plugin.hash,
-            detected.elapsed().as_millis(),
-            if carried {
-                "carried over"
-            } else if snapshot.is_some() {
-                "dropped (the new version does not take state)"
-            } else {
-                "fresh (the old version has none)"
-            }
-        );
-        tracing::info!("{message}");
-        self.probation = Some(Probation {
-            previous: old.plugin.clone(),
-            state: snapshot.map(|s| (old_version, s)),
-            since: Instant::now(),
-            traps: 0,
-        });
-        self.current = new.plugin.clone();
-        self.swaps += 1;
-        self.metrics.count(&new.io().output, SWAPS_METRIC);
+        tracing::info!("{}", carry.message(&old.plugin, &new.plugin, detected));
+        self.switched(new.plugin.clone(), carry);
         Ok(new)
     }
 }
 
-fn restore(instance: &mut Instance, limits: &Limits, from: &str, state: &[u8]) -> Result<(), String> {
-    let Some(lifecycle) = &instance.lifecycle else { return Err("it does not export lifecycle".into()) };
-    instance.store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
-    match lifecycle.call_restore(&mut instance.store, from, state) {
+/// What became of a task's state at a switch.
+pub(crate) struct Carry {
+    /// The running version's own version string (or hash).
+    pub old_version: String,
+    /// The new version's.
+    pub new_version: String,
+    /// The running version's state, if it has one.
+    pub snapshot: Option<Vec<u8>>,
+    /// Whether the new version restored it.
+    pub carried: bool,
+}
+
+impl Carry {
+    /// The log line of a swap.
+    pub fn message<T>(&self, old: &Plugin<T>, new: &Plugin<T>, detected: Instant) -> String {
+        format!(
+            "plugin {} swapped: version {} ({}) -> {} ({}) in {} ms, state {}",
+            new.name,
+            self.old_version,
+            old.hash,
+            self.new_version,
+            new.hash,
+            detected.elapsed().as_millis(),
+            if self.carried {
+                "carried over"
+            } else if self.snapshot.is_some() {
+                "dropped (the new version does not take state)"
+            } else {
+                "fresh (the old version has none)"
+            }
+        )
+    }
+}
+
+/// One side of a switch: an instance's store, its lifecycle exports, and
+/// its version's content hash.
+pub(crate) type Side<'a, T> = (&'a mut Store<T>, Option<&'a Lifecycle>, &'a str);
+
+/// Moves the running instance's state into the new one (both must export
+/// `lifecycle` for it to be carried). `Err` when the switch must not happen:
+/// the old version's snapshot or the new version's restore failed.
+pub(crate) fn carry_state<T>(old: Side<'_, T>, new: Side<'_, T>, limits: &Limits) -> Result<Carry, String> {
+    let (old_store, old_lifecycle, old_hash) = old;
+    let (new_store, new_lifecycle, new_hash) = new;
+    let old_version = version(old_lifecycle, old_store, old_hash, limits);
+    let new_version = version(new_lifecycle, new_store, new_hash, limits);
+    let snapshot = match old_lifecycle {
+        None => None,
+        Some(lifecycle) => {
+            old_store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
+            match lifecycle.call_snapshot(&mut *old_store) {
+                Ok(Ok(state)) => state,
+                Ok(Err(reason)) => return Err(format!("the running version's snapshot failed: {reason}")),
+                Err(e) => {
+                    // The old instance is poisoned now: go on with the
+                    // new one, without state.
+                    tracing::warn!("the running version trapped in snapshot ({e}); the new version starts fresh");
+                    None
+                }
+            }
+        }
+    };
+    let carried = match (&snapshot, new_lifecycle.is_some()) {
+        (Some(state), true) => {
+            restore(new_lifecycle, new_store, limits, &old_version, state)
+                .map_err(|reason| format!("the new version's restore failed: {reason}"))?;
+            true
+        }
+        _ => false,
+    };
+    Ok(Carry { old_version, new_version, snapshot, carried })
+}
+
+/// The plugin's own version string, or its content hash without one.
+fn version<T>(lifecycle: Option<&Lifecycle>, store: &mut Store<T>, hash: &str, limits: &Limits) -> String {
+    let Some(lifecycle) = lifecycle else { return hash.to_string() };
+    store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
+    lifecycle.call_version(&mut *store).unwrap_or_else(|_| hash.to_string())
+}
+
+/// Hands `state`, saved by version `from`, to an instance.
+pub(crate) fn restore<T>(
+    lifecycle: Option<&Lifecycle>,
+    store: &mut Store<T>,
+    limits: &Limits,
+    from: &str,
+    state: &[u8],
+) -> Result<(), String> {
+    let Some(lifecycle) = lifecycle else { return Err("it does not export lifecycle".into()) };
+    store.set_epoch_deadline(deadline_ticks(limits.start_deadline));
+    match lifecycle.call_restore(&mut *store, from, state) {
         Ok(result) => result,
         Err(e) => Err(format!("trapped: {e}")),
     }

@@ -34,7 +34,9 @@ use crate::sandbox;
 pub(crate) use crate::sandbox::trap_cause;
 use crate::state::TaskIo;
 use crate::{logging, EXIT_FAILURE, EXIT_PLUGIN, EXIT_PROTOCOL};
-use instance::{HostMetrics, Instance, Starter, Versions};
+pub(crate) use bolt::{dead_letter_values, PoisonTracker};
+pub(crate) use instance::{carry_state, lifecycle, restore, Versions};
+use instance::{HostMetrics, Instance, Starter, REFUSED_METRIC, ROLLBACKS_METRIC, SWAPS_METRIC};
 use std::sync::atomic::AtomicBool;
 use swap::SwapEvent;
 
@@ -159,8 +161,9 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
         swap::watch(plugin_path.clone(), kind, args.cache.clone(), starter.clone(), new_io, plugin.digest.clone())
     };
     let io = TaskIo::new(output.clone(), plugin.name.clone(), limits, task_ids);
-    let versions = Versions::new(plugin, HostMetrics::new(args.storm_metrics));
-    let mut task = Task { starter, versions, swaps, restarts: Restarts::default() };
+    let versions = Versions::new(plugin);
+    let metrics = HostMetrics::new(args.storm_metrics);
+    let mut task = Task { starter, versions, metrics, swaps, restarts: Restarts::default() };
     let code = match kind {
         World::Bolt => bolt::run(&mut task, io, events),
         World::Spout => spout::run(&mut task, io, events),
@@ -173,6 +176,8 @@ pub fn run(kind: Kind, args: RunArgs) -> ExitCode {
 pub(crate) struct Task {
     pub starter: Starter,
     pub versions: Versions,
+    /// Where swaps, rollbacks and refusals are counted for Storm.
+    pub metrics: HostMetrics,
     pub swaps: Receiver<SwapEvent>,
     pub restarts: Restarts,
 }
@@ -186,7 +191,14 @@ impl Task {
                 Err((back, reason)) => {
                     let name = self.versions.current.name.clone();
                     tracing::error!(target: PLUGIN_TARGET, "plugin {name} cannot start: {reason}");
-                    self.restarts.failed(&self.starter.limits, &name, &reason, &mut self.versions, &back)?;
+                    self.restarts.failed(
+                        &self.starter.limits,
+                        &name,
+                        &reason,
+                        &mut self.versions,
+                        self.metrics,
+                        &back,
+                    )?;
                     io = back;
                 }
             }
@@ -203,12 +215,14 @@ impl Task {
                         instance.plugin.name, instance.plugin.hash
                     );
                     instance::report(instance.io(), &message);
-                    self.versions.on_refused(instance.io());
+                    self.versions.on_refused();
+                    self.metrics.count(&instance.io().output, REFUSED_METRIC);
                     instance
                 }
                 SwapEvent::Ready { instance: new, detected } => {
                     match self.versions.switch(&self.starter, instance, *new, detected) {
-                        Ok(switched) => {
+                        Ok(mut switched) => {
+                            self.metrics.count(&switched.io().output, SWAPS_METRIC);
                             self.restarts.succeeded();
                             switched
                         }
@@ -218,7 +232,8 @@ impl Task {
                                 old.plugin.name, old.plugin.hash
                             );
                             instance::report(old.io(), &message);
-                            self.versions.on_refused(old.io());
+                            self.versions.on_refused();
+                            self.metrics.count(&old.io().output, REFUSED_METRIC);
                             old
                         }
                     }
@@ -353,9 +368,12 @@ impl Restarts {
         plugin: &str,
         cause: &str,
         versions: &mut Versions,
+        metrics: HostMetrics,
         io: &TaskIo,
     ) -> Result<bool, String> {
-        if versions.on_trap(io) {
+        if let Some(message) = versions.on_trap() {
+            instance::report(io, &message);
+            metrics.count(&io.output, ROLLBACKS_METRIC);
             self.consecutive = 0;
             return Ok(true);
         }

@@ -64,8 +64,10 @@ pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitC
                 let name = instance.plugin.name.clone();
                 let io = instance.store.into_data().io;
                 report(&io, &format!("plugin {name} {cause} (during {command:?}); restarting it"));
-                let restarted =
-                    task.restarts.failed(&limits, &name, &cause, &mut task.versions, &io).and_then(|_| task.start(io));
+                let restarted = task
+                    .restarts
+                    .failed(&limits, &name, &cause, &mut task.versions, task.metrics, &io)
+                    .and_then(|_| task.start(io));
                 instance = match restarted {
                     Ok(i) => i,
                     Err(reason) => return fatal_plugin(&output, &reason),

@@ -46,6 +46,12 @@ pub struct RunTopologyArgs {
     #[arg(long, value_enum, default_value_t = LevelArg::Info)]
     pub plugin_log_level: LevelArg,
 
+    /// Do not watch the plugin files for new versions (hot swap is on by
+    /// default: publish a new version by writing it next to the old one and
+    /// renaming it into place; every task running it switches).
+    #[arg(long)]
+    pub no_watch: bool,
+
     /// The host's own log on stderr, as a tracing filter.
     #[arg(long, env = "STORM_WASM_LOG", default_value = "warn")]
     pub log: String,

@@ -11,24 +11,29 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::host::{InFlight, Outbox, Shared, TaskCtx};
-use super::instance::{start_bolt, BoltInstance, Gate, Restarts, TaskSpec};
+use super::host::{InFlight, Outbox, Shared, TaskCtx, WorkerHost};
+use super::instance::{start_bolt, try_start_bolt, BoltInstance, Gate, Restarts, TaskSpec};
 use super::queue::{Popped, TaskQueue};
 use super::stats::add;
+use super::swap::{self, Release};
 use super::tuple::{Payload, Roots, Tuple, SYSTEM};
 use crate::bindings::{Input, LogLevel, Outcome};
-use crate::engine::deadline_ticks;
+use crate::engine::{deadline_ticks, Plugin};
 use crate::sandbox::trap_cause;
+use crate::task::{dead_letter_values, PoisonTracker, Versions};
 
 /// The longest an idle executor sleeps before looking at the abort flag.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
 struct BoltTask {
     spec: TaskSpec,
+    versions: Versions<WorkerHost>,
     /// `None` only while being replaced.
     inst: Option<BoltInstance>,
     restarts: Restarts,
     next_id: u64,
+    /// Failures per tuple content, for the dead-letter policy.
+    poison: PoisonTracker,
 }
 
 impl BoltTask {
@@ -56,12 +61,23 @@ impl BoltTask {
             values: t.values.into_vec(),
         }
     }
+
+    /// Switches to a new version of the plugin, between two batches.
+    fn switch(&mut self, plugin: &Plugin<WorkerHost>, detected: Instant, out: &mut Outbox) {
+        let (spec, inst) = (&self.spec, self.inst.as_mut().expect("an instance"));
+        let start = |ctx| try_start_bolt(spec, plugin, ctx);
+        swap::switch(&mut self.versions, inst, plugin, detected, &spec.limits, start, out);
+    }
 }
 
 /// One bolt executor, ready to run on its thread.
 pub struct BoltExecutor {
     /// Its tasks (consecutive ids).
     pub tasks: Vec<(TaskSpec, TaskCtx)>,
+    /// The plugin they start with.
+    pub plugin: Plugin<WorkerHost>,
+    /// New versions of the plugin (none when the file is not watched).
+    pub release: Option<Arc<Release>>,
     /// Its receive queue.
     pub queue: Arc<TaskQueue>,
     /// Where its output goes.
@@ -76,13 +92,15 @@ pub struct BoltExecutor {
 
 /// Runs the executor until its queue is closed and empty, or the run aborts.
 pub fn run(exec: BoltExecutor) {
-    let BoltExecutor { tasks: specs, queue, mut outbox, shared, tick, gate } = exec;
+    let BoltExecutor { tasks: specs, plugin, release, queue, mut outbox, shared, tick, gate } = exec;
     let mut tasks = Vec::with_capacity(specs.len());
     for (spec, ctx) in specs {
         let name = format!("{}:{}", ctx.component, ctx.task);
         let mut restarts = Restarts::default();
-        match start_bolt(&spec, ctx, &mut restarts) {
-            Ok(inst) => tasks.push(BoltTask { spec, inst: Some(inst), restarts, next_id: 0 }),
+        let mut versions = Versions::new(plugin.clone());
+        let poison = PoisonTracker::new(spec.limits.poison.clone());
+        match start_bolt(&spec, &mut versions, ctx, &mut restarts) {
+            Ok(inst) => tasks.push(BoltTask { spec, versions, inst: Some(inst), restarts, next_id: 0, poison }),
             Err(reason) => {
                 gate.ready(Err(format!("bolt {name} cannot start: {reason}")));
                 return;
@@ -98,7 +116,17 @@ pub fn run(exec: BoltExecutor) {
     let mut next_tick = tick.map(|t| Instant::now() + t);
     let mut popped = Vec::with_capacity(limits.max_batch);
     let mut per_task: Vec<Vec<Tuple>> = (0..tasks.len()).map(|_| Vec::new()).collect();
+    let mut generation = 0;
     while !shared.abort.load(Ordering::Relaxed) {
+        // A new version takes over between two batches.
+        if let Some(release) = release.as_ref().filter(|r| r.generation() != generation) {
+            generation = release.generation();
+            if let Some((plugin, detected)) = release.latest() {
+                for task in &mut tasks {
+                    task.switch(&plugin, detected, &mut outbox);
+                }
+            }
+        }
         let wait = next_tick.map_or(IDLE_WAIT, |t| t.saturating_duration_since(Instant::now()).min(IDLE_WAIT));
         let max = limits.max_batch * tasks.len();
         let n = match queue.pop(max, limits.max_batch_bytes, wait, &mut popped) {
@@ -173,7 +201,7 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
     let deadline = limits.call_deadline(batch.len());
     store.set_epoch_deadline(deadline_ticks(deadline));
     let started = Instant::now();
-    let result = inst.bolt.storm_plugin_bolt_guest().call_execute(&mut *store, &batch);
+    let result = inst.guest.storm_plugin_bolt_guest().call_execute(&mut *store, &batch);
     let elapsed = started.elapsed();
     let stderr = store.data_mut().io.drain_stdio(false);
     let err = match result {
@@ -183,7 +211,7 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
             add(&ctx.stats.latency_nanos, elapsed.as_nanos() as u64);
             add(&ctx.stats.latency_count, batch.len() as u64);
             ctx.commit(out);
-            apply_outcomes(ctx, &batch, outcomes, out);
+            apply_outcomes(ctx, &batch, outcomes, &mut task.poison, out);
             task.restarts.succeeded();
             return Ok(());
         }
@@ -211,9 +239,12 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
     };
     let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
     ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause}; {what}{kept_note}; restarting it", ctx.plugin));
-    let plugin = ctx.plugin.clone();
-    task.restarts.failed(&limits, &plugin, &cause)?;
-    task.inst = Some(start_bolt(&task.spec, ctx, &mut task.restarts)?);
+    let rolled_back = task.restarts.after_failure(&limits, &mut task.versions, &mut ctx, &cause)?;
+    task.inst = Some(start_bolt(&task.spec, &mut task.versions, ctx, &mut task.restarts)?);
+    if rolled_back {
+        // The tuples go to the version that served them well before.
+        return execute(task, batch, waiting, out);
+    }
     if retry {
         let mut rest: VecDeque<Input> = batch.into();
         while let Some(input) = rest.pop_front() {
@@ -221,19 +252,24 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
         }
     } else {
         let first_line = cause.lines().next().unwrap_or_default().to_string();
-        let ctx = task.ctx();
+        let ctx = &mut task.inst.as_mut().expect("an instance").store.data_mut().io;
         for input in &batch {
-            let id = local_id(input);
-            if ctx.in_flight.contains_key(&id) {
+            if ctx.in_flight.contains_key(&local_id(input)) {
                 ctx.plugin_log(LogLevel::Warn, &format!("tuple {} failed: {first_line}", input.id));
-                ctx.fail(id, out);
+                fail_input(ctx, input, &first_line, &mut task.poison, out);
             }
         }
     }
     Ok(())
 }
 
-fn apply_outcomes(ctx: &mut TaskCtx, batch: &[Input], outcomes: Vec<Outcome>, out: &mut Outbox) {
+fn apply_outcomes(
+    ctx: &mut TaskCtx,
+    batch: &[Input],
+    outcomes: Vec<Outcome>,
+    poison: &mut PoisonTracker,
+    out: &mut Outbox,
+) {
     if outcomes.len() != batch.len() {
         let msg = format!(
             "the plugin returned {} outcomes for {} tuples; the missing ones fail",
@@ -255,8 +291,26 @@ fn apply_outcomes(ctx: &mut TaskCtx, batch: &[Input], outcomes: Vec<Outcome>, ou
                 if ctx.in_flight.contains_key(&id) {
                     ctx.plugin_log(LogLevel::Warn, &format!("tuple {} failed: {reason}", input.id));
                 }
-                ctx.fail(id, out);
+                fail_input(ctx, input, &reason, poison, out);
             }
         }
     }
+}
+
+/// Fails an input in flight, or dead-letters it when its content failed
+/// too often (`storm.wasm.poison.*`, as in the subprocess mode).
+fn fail_input(ctx: &mut TaskCtx, input: &Input, reason: &str, poison: &mut PoisonTracker, out: &mut Outbox) {
+    let id = local_id(input);
+    if !ctx.in_flight.contains_key(&id) {
+        return;
+    }
+    let Some(policy) = poison.failed(input) else { return ctx.fail(id, out) };
+    if !ctx.dead_letter(id, dead_letter_values(input, reason), &policy, out) {
+        return ctx.fail(id, out);
+    }
+    let msg = format!(
+        "tuple {} from {}/{} failed {} times with the same content; sent to stream {} and acked: {reason}",
+        input.id, input.source_component, input.stream_id, policy.after, policy.stream
+    );
+    ctx.plugin_log(LogLevel::Warn, &msg);
 }

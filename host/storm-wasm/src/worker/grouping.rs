@@ -12,6 +12,7 @@ use storm_multilang::msgpack;
 use super::topology::{Component, Grouping, Topology};
 use super::tuple::{mix, Rng};
 
+#[derive(Clone)]
 struct Target {
     tasks: Arc<[i32]>,
     grouping: Grouping,
@@ -20,6 +21,7 @@ struct Target {
     next: usize,
 }
 
+#[derive(Clone)]
 struct StreamRoutes {
     id: Arc<str>,
     index: u32,
@@ -29,6 +31,7 @@ struct StreamRoutes {
 }
 
 /// The routing state of one emitting task.
+#[derive(Clone)]
 pub struct Router {
     component: Arc<str>,
     streams: Vec<StreamRoutes>,

@@ -24,7 +24,7 @@ use super::stats::{add, TaskStats};
 use super::topology::Topology;
 use super::tuple::{Payload, Rng, Roots, Tuple};
 use crate::bindings::LogLevel;
-use crate::limits::Limits;
+use crate::limits::{Limits, Poison};
 use crate::plugin_state::{PluginEmit, PluginState, TaskSide};
 use crate::sandbox::{truncate, CallBudget, LogRate};
 use crate::stdio::Capture;
@@ -246,6 +246,63 @@ impl TaskCtx {
             warned_metric: Vec::new(),
             registered_metrics: c.metrics.clone(),
         }
+    }
+
+    /// State for an instance started apart from the task (a new version
+    /// being readied for a hot swap): the task's routes, limits and
+    /// counters, nothing in flight, and captures of its own.
+    pub fn detached(&self) -> TaskCtx {
+        TaskCtx {
+            task: self.task,
+            component: self.component.clone(),
+            component_index: self.component_index,
+            plugin: self.plugin.clone(),
+            limits: self.limits.clone(),
+            stats: self.stats.clone(),
+            shared: self.shared.clone(),
+            router: self.router.clone(),
+            rng: Rng::new(self.task as u64),
+            stdout: Capture::default(),
+            stderr: Capture::default(),
+            in_flight: FxHashMap::default(),
+            pending: FxHashMap::default(),
+            resolved: Vec::new(),
+            ops: Vec::new(),
+            tap: self.tap.clone(),
+            budget: CallBudget::default(),
+            log_rate: LogRate::new(self.limits.log_lines_per_sec),
+            warned_metric: self.warned_metric.clone(),
+            registered_metrics: self.registered_metrics.clone(),
+        }
+    }
+
+    /// Moves the task's state (inputs in flight, pending trees, routing
+    /// state) to the instance that takes over; each side keeps its own
+    /// stdout and stderr captures, which its instance's WASI writes to.
+    pub fn hand_over(&mut self, to: &mut TaskCtx) {
+        std::mem::swap(self, to);
+        std::mem::swap(&mut self.stdout, &mut to.stdout);
+        std::mem::swap(&mut self.stderr, &mut to.stderr);
+    }
+
+    /// Acks input `id` after emitting `values` anchored to it on the
+    /// dead-letter stream of `policy` (its tree goes on with the dead
+    /// letter). Between calls only. False when the stream cannot be
+    /// emitted on (the input then stays in flight).
+    pub fn dead_letter(&mut self, id: u64, values: Vec<u8>, policy: &Poison, out: &mut Outbox) -> bool {
+        // Whatever a start left staged was never the call's to commit.
+        self.ops.clear();
+        if let Err(e) = self.emit(&policy.stream, None, values, vec![id], None, false) {
+            self.plugin_log(LogLevel::Error, &format!("cannot dead-letter tuple {id}: {e}"));
+            return false;
+        }
+        self.commit(out);
+        self.ack(id, out);
+        add(&self.stats.dead_lettered, 1);
+        if let Some(metric) = &policy.metric {
+            TaskSide::metrics(self, metric, &[0x01]);
+        }
+        true
     }
 
     /// Before each call.

@@ -1,6 +1,6 @@
-//! Plugin instances of a task: created on start and again after a trap, in
-//! a fresh sandbox each time, from what the task keeps ([`TaskSpec`] and its
-//! [`TaskCtx`]).
+//! Plugin instances of a task: created on start, again after a trap, and
+//! for each new version of the plugin, in a fresh sandbox each time, from
+//! what the task keeps ([`TaskSpec`], its [`TaskCtx`] and its versions).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -8,19 +8,20 @@ use std::time::Duration;
 use wasmtime::{Engine, Store};
 
 use super::host::{TaskCtx, WorkerHost};
+use super::stats::add;
 use crate::bindings::bolt::Bolt;
+use crate::bindings::lifecycle::Lifecycle;
 use crate::bindings::spout::Spout;
 use crate::bindings::{Context, LogLevel};
-use crate::engine::{deadline_ticks, Prepared};
+use crate::engine::{deadline_ticks, Plugin, Prepared};
 use crate::limits::{Grants, Limits};
 use crate::sandbox::{self, trap_cause};
+use crate::task::{lifecycle, restore, Versions};
 
 /// What a task needs to (re)create its plugin instance.
 pub struct TaskSpec {
     /// The engine the plugin was compiled for.
     pub engine: Engine,
-    /// The plugin, linked.
-    pub prepared: Arc<Prepared<WorkerHost>>,
     /// The conf, as MessagePack.
     pub conf: Arc<Vec<u8>>,
     /// Where the task sits.
@@ -31,89 +32,159 @@ pub struct TaskSpec {
     pub grants: Arc<Grants>,
 }
 
-/// A live bolt instance.
-pub struct BoltInstance {
+/// A live plugin instance: a bolt's or a spout's exports (`G`).
+pub struct Instance<G> {
     /// Its store (the task's state lives in its data).
     pub store: Store<WorkerHost>,
     /// Its exports.
-    pub bolt: Bolt,
+    pub guest: G,
+    /// Its `lifecycle` exports (snapshot and restore), if any.
+    pub lifecycle: Option<Lifecycle>,
+    /// The version it runs.
+    pub plugin: Plugin<WorkerHost>,
 }
 
+/// A live bolt instance.
+pub type BoltInstance = Instance<Bolt>;
 /// A live spout instance.
-pub struct SpoutInstance {
-    /// Its store.
-    pub store: Store<WorkerHost>,
-    /// Its exports.
-    pub spout: Spout,
+pub type SpoutInstance = Instance<Spout>;
+
+/// What instantiating a plugin and running its start (`prepare`, `open`)
+/// gives: the exports, the lifecycle exports, and what the start returned.
+type Started<G> = wasmtime::Result<(G, Option<Lifecycle>, Result<(), String>)>;
+
+/// Instantiates a plugin and runs its start.
+type Init<'a, G> = &'a dyn Fn(&Prepared<WorkerHost>, &mut Store<WorkerHost>) -> Started<G>;
+
+/// A start that failed: the task state back (boxed: it is large), and why.
+pub type NotStarted = (Box<TaskCtx>, String);
+
+/// Creates a store for `plugin` and runs `init` in it, once; on failure the
+/// task state comes back with the reason.
+fn try_start<G>(
+    spec: &TaskSpec,
+    plugin: &Plugin<WorkerHost>,
+    ctx: TaskCtx,
+    what: &str,
+    init: Init<'_, G>,
+) -> Result<Instance<G>, NotStarted> {
+    let wasi = match sandbox::wasi_ctx(&spec.grants, &ctx.stdout, &ctx.stderr) {
+        Ok(wasi) => wasi,
+        Err(e) => return Err((Box::new(ctx), format!("{e:#}"))),
+    };
+    let mut store = Store::new(&spec.engine, WorkerHost::new(ctx, wasi));
+    store.limiter(|s| &mut s.memory);
+    store.set_epoch_deadline(deadline_ticks(spec.limits.start_deadline));
+    store.data_mut().io.begin_call();
+    let result = init(&plugin.prepared, &mut store);
+    let stderr = store.data_mut().io.drain_stdio(true);
+    let reason = match result {
+        Ok((guest, lifecycle, Ok(()))) => return Ok(Instance { store, guest, lifecycle, plugin: plugin.clone() }),
+        Ok((_, _, Err(reason))) => format!("{what} returned an error: {reason}"),
+        Err(e) => format!("{what} {}", trap_cause(&e, &stderr, spec.limits.start_deadline, &store.data().memory)),
+    };
+    let mut ctx = Box::new(store.into_data().io);
+    ctx.discard();
+    Err((ctx, reason))
 }
 
-type Init<'a, G> = &'a dyn Fn(&mut Store<WorkerHost>) -> wasmtime::Result<(G, Result<(), String>)>;
-
-/// Creates a store and runs `init` (instantiate + prepare/open) in it,
-/// retrying with backoff; `Err` when the plugin keeps failing.
+/// Starts an instance of the task's current version, retrying with
+/// backoff; after a rollback it gets the state the previous version had at
+/// the switch. `Err` when the plugin keeps failing.
 fn start<G>(
     spec: &TaskSpec,
+    versions: &mut Versions<WorkerHost>,
     mut ctx: TaskCtx,
     what: &str,
     restarts: &mut Restarts,
     init: Init<'_, G>,
-) -> Result<(Store<WorkerHost>, G), String> {
+) -> Result<Instance<G>, String> {
     loop {
-        let reason = match sandbox::wasi_ctx(&spec.grants, &ctx.stdout, &ctx.stderr) {
-            Err(e) => format!("{e:#}"),
-            Ok(wasi) => {
-                let mut store = Store::new(&spec.engine, WorkerHost::new(ctx, wasi));
-                store.limiter(|s| &mut s.memory);
-                store.set_epoch_deadline(deadline_ticks(spec.limits.start_deadline));
-                store.data_mut().io.begin_call();
-                let result = init(&mut store);
-                let stderr = store.data_mut().io.drain_stdio(true);
-                let reason = match result {
-                    Ok((guest, Ok(()))) => return Ok((store, guest)),
-                    Ok((_, Err(reason))) => format!("{what} returned an error: {reason}"),
-                    Err(e) => {
-                        format!("{what} {}", trap_cause(&e, &stderr, spec.limits.start_deadline, &store.data().memory))
+        match try_start(spec, &versions.current, ctx, what, init) {
+            Ok(mut inst) => {
+                if let Some((from, state)) = versions.take_restore() {
+                    if let Err(reason) = restore(inst.lifecycle.as_ref(), &mut inst.store, &spec.limits, &from, &state)
+                    {
+                        let note =
+                            format!("plugin {}: state not restored after the rollback: {reason}", inst.plugin.name);
+                        inst.store.data_mut().io.plugin_log(LogLevel::Warn, &note);
                     }
-                };
-                ctx = store.into_data().io;
-                ctx.discard();
-                reason
+                }
+                return Ok(inst);
             }
-        };
-        ctx.plugin_log(LogLevel::Error, &format!("plugin {} cannot start: {reason}", ctx.plugin));
-        restarts.failed(&spec.limits, &ctx.plugin, &reason)?;
+            Err((back, reason)) => {
+                ctx = *back;
+                ctx.plugin_log(LogLevel::Error, &format!("plugin {} cannot start: {reason}", ctx.plugin));
+                restarts.after_failure(&spec.limits, versions, &mut ctx, &reason)?;
+            }
+        }
     }
 }
 
-/// Instantiates a bolt and runs `prepare`.
-pub fn start_bolt(spec: &TaskSpec, ctx: TaskCtx, restarts: &mut Restarts) -> Result<BoltInstance, String> {
-    let Prepared::Bolt(pre) = &*spec.prepared else { unreachable!("bolts load the bolt world") };
-    let (store, bolt) = start(spec, ctx, "prepare", restarts, &|store| {
-        let bolt = pre.instantiate(&mut *store)?;
+fn init_bolt(spec: &TaskSpec) -> impl Fn(&Prepared<WorkerHost>, &mut Store<WorkerHost>) -> Started<Bolt> + '_ {
+    move |prepared, store| {
+        let Prepared::Bolt(pre) = prepared else { unreachable!("bolts load the bolt world") };
+        let instance = pre.instance_pre().instantiate(&mut *store)?;
+        let bolt = Bolt::new(&mut *store, &instance)?;
+        let lifecycle = lifecycle(pre.instance_pre(), store, &instance)?;
         let prepared = bolt.storm_plugin_bolt_guest().call_prepare(&mut *store, &spec.conf, &spec.context)?;
-        Ok((bolt, prepared))
-    })?;
-    Ok(BoltInstance { store, bolt })
+        Ok((bolt, lifecycle, prepared))
+    }
 }
 
-/// Instantiates a spout, runs `open`, and `activate` when `active`.
-pub fn start_spout(
+fn init_spout(
     spec: &TaskSpec,
-    ctx: TaskCtx,
     active: bool,
-    restarts: &mut Restarts,
-) -> Result<SpoutInstance, String> {
-    let Prepared::Spout(pre) = &*spec.prepared else { unreachable!("spouts load the spout world") };
-    let (store, spout) = start(spec, ctx, "open", restarts, &|store| {
-        let spout = pre.instantiate(&mut *store)?;
+) -> impl Fn(&Prepared<WorkerHost>, &mut Store<WorkerHost>) -> Started<Spout> + '_ {
+    move |prepared, store| {
+        let Prepared::Spout(pre) = prepared else { unreachable!("spouts load the spout world") };
+        let instance = pre.instance_pre().instantiate(&mut *store)?;
+        let spout = Spout::new(&mut *store, &instance)?;
+        let lifecycle = lifecycle(pre.instance_pre(), store, &instance)?;
         let guest = spout.storm_plugin_spout_guest();
         let opened = guest.call_open(&mut *store, &spec.conf, &spec.context)?;
         if opened.is_ok() && active {
             guest.call_activate(&mut *store)?;
         }
-        Ok((spout, opened))
-    })?;
-    Ok(SpoutInstance { store, spout })
+        Ok((spout, lifecycle, opened))
+    }
+}
+
+/// Instantiates the current version of a bolt and runs `prepare`.
+pub fn start_bolt(
+    spec: &TaskSpec,
+    versions: &mut Versions<WorkerHost>,
+    ctx: TaskCtx,
+    restarts: &mut Restarts,
+) -> Result<BoltInstance, String> {
+    start(spec, versions, ctx, "prepare", restarts, &init_bolt(spec))
+}
+
+/// Instantiates the current version of a spout, runs `open`, and
+/// `activate` when `active`.
+pub fn start_spout(
+    spec: &TaskSpec,
+    versions: &mut Versions<WorkerHost>,
+    ctx: TaskCtx,
+    active: bool,
+    restarts: &mut Restarts,
+) -> Result<SpoutInstance, String> {
+    start(spec, versions, ctx, "open", restarts, &init_spout(spec, active))
+}
+
+/// One attempt at a bolt instance of `plugin` (a new version).
+pub fn try_start_bolt(spec: &TaskSpec, plugin: &Plugin<WorkerHost>, ctx: TaskCtx) -> Result<BoltInstance, NotStarted> {
+    try_start(spec, plugin, ctx, "prepare", &init_bolt(spec))
+}
+
+/// One attempt at a spout instance of `plugin` (a new version).
+pub fn try_start_spout(
+    spec: &TaskSpec,
+    plugin: &Plugin<WorkerHost>,
+    ctx: TaskCtx,
+    active: bool,
+) -> Result<SpoutInstance, NotStarted> {
+    try_start(spec, plugin, ctx, "open", &init_spout(spec, active))
 }
 
 /// Executors report when their instances are up, then wait for the word
@@ -178,17 +249,31 @@ impl Restarts {
         self.consecutive = 0;
     }
 
-    /// A call trapped or a start failed: waits before the next attempt, or
-    /// `Err` after `max.consecutive.traps` in a row.
-    pub fn failed(&mut self, limits: &Limits, plugin: &str, cause: &str) -> Result<(), String> {
+    /// A call trapped or a start failed: rolls a new version on probation
+    /// back (`Ok(true)`: what failed deserves another try on the previous
+    /// version), else waits before the next attempt, or `Err` after
+    /// `max.consecutive.traps` in a row.
+    pub fn after_failure(
+        &mut self,
+        limits: &Limits,
+        versions: &mut Versions<WorkerHost>,
+        ctx: &mut TaskCtx,
+        cause: &str,
+    ) -> Result<bool, String> {
+        if let Some(message) = versions.on_trap() {
+            add(&ctx.stats.rollbacks, 1);
+            ctx.plugin_log(LogLevel::Error, &message);
+            self.consecutive = 0;
+            return Ok(true);
+        }
         self.consecutive += 1;
         if self.consecutive > limits.max_consecutive_traps {
             return Err(format!(
-                "plugin {plugin} failed {} times in a row (storm.wasm.max.consecutive.traps = {}); giving up. Last: {cause}",
-                self.consecutive, limits.max_consecutive_traps
+                "plugin {} failed {} times in a row (storm.wasm.max.consecutive.traps = {}); giving up. Last: {cause}",
+                ctx.plugin, self.consecutive, limits.max_consecutive_traps
             ));
         }
         std::thread::sleep(Duration::from_millis(10u64 << (self.consecutive - 1).min(7)));
-        Ok(())
+        Ok(false)
     }
 }

@@ -22,6 +22,7 @@ mod queue;
 mod report;
 mod spout;
 mod stats;
+mod swap;
 pub mod topology;
 mod tuple;
 
@@ -45,6 +46,7 @@ use topology::Topology;
 use crate::bindings::Context;
 use crate::cli::{LevelArg, LogArgs};
 use crate::engine::{self, Plugin, World};
+use crate::limits::{Grants, Limits};
 use crate::{EXIT_FAILURE, EXIT_PLUGIN};
 
 /// How often the main thread looks at signals, the clock and the tasks.
@@ -53,7 +55,9 @@ const POLL: Duration = Duration::from_millis(20);
 /// Runs `storm-wasm run`.
 pub fn run(args: RunTopologyArgs) -> ExitCode {
     crate::logging::init_stderr_only(&LogArgs { storm_log_level: LevelArg::Off, stderr_log: args.log.clone() });
-    let topology = match load_topology(&args.topology) {
+    let limits = Limits::from_args(&args.sandbox);
+    let grants = crate::limits::grants_from_args(&args.sandbox);
+    let topology = match load_topology(&args.topology, &limits, &grants) {
         Ok(t) => t,
         Err(e) => return fail(EXIT_FAILURE, &e),
     };
@@ -77,10 +81,11 @@ pub fn run(args: RunTopologyArgs) -> ExitCode {
     running.drive(&topology, &args, &stop)
 }
 
-/// Reads and checks the topology file; errors are `FILE:LINE: message`.
-pub fn load_topology(path: &Path) -> Result<Topology, String> {
+/// Reads and checks the topology file, each component's sandbox starting
+/// from `limits` and `grants`; errors are `FILE:LINE: message`.
+pub fn load_topology(path: &Path, limits: &Limits, grants: &Grants) -> Result<Topology, String> {
     let def = flux::load(path)?;
-    topology::build(def).map_err(|e| match e.strip_prefix("line ") {
+    topology::build(def, limits, grants).map_err(|e| match e.strip_prefix("line ") {
         Some(rest) => format!("{}:{rest}", path.display()),
         None => format!("{}: {e}", path.display()),
     })
@@ -123,7 +128,7 @@ impl Plugins {
         &mut self,
         path: &Path,
         world: World,
-        limits: &crate::limits::Limits,
+        limits: &Limits,
         args: &RunTopologyArgs,
     ) -> Result<&Plugin<WorkerHost>, (u8, String)> {
         let key = (limits.max_stack, limits.deadlines);
@@ -145,6 +150,40 @@ impl Plugins {
     }
 }
 
+/// Where the executors of each component find new versions of its plugin:
+/// one release per file, engine configuration and world, one watcher per file.
+#[derive(Default)]
+struct Releases {
+    files: BTreeMap<PathBuf, (String, Vec<swap::Target>)>,
+}
+
+impl Releases {
+    fn add(&mut self, c: &topology::Component, engine: &Engine, plugin: &Plugin<WorkerHost>) -> Arc<swap::Release> {
+        let (_, targets) = self.files.entry(c.plugin.clone()).or_insert_with(|| (plugin.digest.clone(), Vec::new()));
+        // One engine per configuration (see `Plugins`): the same engine, the same compiled code.
+        let same = |t: &&mut swap::Target| t.world == c.world && Engine::same(&t.engine, engine);
+        if let Some(target) = targets.iter_mut().find(same) {
+            target.components.push(c.id.to_string());
+            return target.release.clone();
+        }
+        let release = Arc::new(swap::Release::default());
+        targets.push(swap::Target {
+            engine: engine.clone(),
+            world: c.world,
+            release: release.clone(),
+            components: vec![c.id.to_string()],
+        });
+        release
+    }
+
+    /// Starts the watchers.
+    fn watch(self, cache: &crate::cli::CacheArgs) {
+        for (path, (digest, targets)) in self.files {
+            swap::watch(path, digest, targets, cache.clone());
+        }
+    }
+}
+
 /// A started topology.
 struct Running {
     shared: Arc<Shared>,
@@ -163,8 +202,6 @@ impl Running {
         args: &RunTopologyArgs,
         taps: FxHashMap<String, Vec<String>>,
     ) -> Result<Self, (u8, String)> {
-        let base_limits = crate::limits::Limits::from_args(&args.sandbox);
-        let base_grants = crate::limits::grants_from_args(&args.sandbox);
         let mut plugins = Plugins { engines: HashMap::new(), loaded: HashMap::new() };
 
         // Queues: one per bolt executor.
@@ -236,21 +273,15 @@ impl Running {
         let gate = Arc::new(Gate::default());
         let mut executors = Vec::new();
         let mut watched = Vec::new();
+        let mut releases = Releases::default();
         let (mut spout_exec, mut bolt_exec) = (0, 0);
         for (index, c) in topology.components.iter().enumerate() {
-            let mut limits = base_limits.clone();
-            let mut grants = base_grants.clone();
-            for warning in limits.apply_conf(&c.conf, &mut grants) {
-                eprintln!("storm-wasm: {}: {warning}", c.id);
-            }
-            if limits.poison.take().is_some() {
-                eprintln!("storm-wasm: {}: storm.wasm.poison.* (dead-lettering) is not supported by the native worker yet; ignored", c.id);
-            }
-            let plugin = plugins.get(&c.plugin, c.world, &limits, args)?;
-            let (prepared, name) = (plugin.prepared.clone(), plugin.name.clone());
-            let engine = plugins.engines[&(limits.max_stack, limits.deadlines)].clone();
-            let limits = Arc::new(limits);
-            let grants = Arc::new(grants);
+            let plugin = plugins.get(&c.plugin, c.world, &c.limits, args)?.clone();
+            let engine = plugins.engines[&(c.limits.max_stack, c.limits.deadlines)].clone();
+            let release = (!args.no_watch).then(|| releases.add(c, &engine, &plugin));
+            let name = plugin.name.clone();
+            let limits = Arc::new(c.limits.clone());
+            let grants = Arc::new(c.grants.clone());
             let conf = Arc::new(topology::encode(&c.conf));
             let mut stats = Vec::new();
             let mut component_queues = Vec::new();
@@ -259,7 +290,6 @@ impl Running {
                 for &task in tasks {
                     let spec = TaskSpec {
                         engine: engine.clone(),
-                        prepared: prepared.clone(),
                         conf: conf.clone(),
                         context: Context {
                             task_id: task,
@@ -281,6 +311,8 @@ impl Running {
                     World::Spout => {
                         let exec = spout::SpoutExecutor {
                             tasks: specs,
+                            plugin: plugin.clone(),
+                            release: release.clone(),
                             inbox: inboxes[spout_exec].clone(),
                             outbox,
                             shared,
@@ -293,7 +325,16 @@ impl Running {
                     World::Bolt => {
                         let queue = queues[bolt_exec].clone();
                         component_queues.push(queue.clone());
-                        let exec = bolt::BoltExecutor { tasks: specs, queue, outbox, shared, tick: c.tick, gate };
+                        let exec = bolt::BoltExecutor {
+                            tasks: specs,
+                            plugin: plugin.clone(),
+                            release: release.clone(),
+                            queue,
+                            outbox,
+                            shared,
+                            tick: c.tick,
+                            gate,
+                        };
                         bolt_exec += 1;
                         thread.spawn(move || bolt::run(exec))
                     }
@@ -302,7 +343,14 @@ impl Running {
             }
             watched.push((
                 c.order,
-                Watched { id: c.id.to_string(), world: c.world, tasks: stats, queues: component_queues },
+                Watched {
+                    id: c.id.to_string(),
+                    world: c.world,
+                    tasks: stats,
+                    queues: component_queues,
+                    release,
+                    dead_letters: c.limits.poison.as_ref().map(|p| p.stream.clone()),
+                },
             ));
         }
         drop(acker_senders);
@@ -316,6 +364,7 @@ impl Running {
             running.join();
             return Err((EXIT_PLUGIN, e));
         }
+        releases.watch(&args.cache);
         Ok(running)
     }
 

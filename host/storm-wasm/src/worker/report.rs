@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::queue::TaskQueue;
-use super::stats::{TaskStats, Totals};
+use super::stats::{get, TaskStats, Totals};
+use super::swap::Release;
 use crate::engine::World;
 
 /// What the reporter watches of one component.
@@ -18,6 +19,10 @@ pub struct Watched {
     pub tasks: Vec<Arc<TaskStats>>,
     /// Its executors' queues.
     pub queues: Vec<Arc<TaskQueue>>,
+    /// New versions of its plugin (none when not watched).
+    pub release: Option<Arc<Release>>,
+    /// Its dead-letter stream, when it has a dead-letter policy.
+    pub dead_letters: Option<String>,
 }
 
 impl Watched {
@@ -90,9 +95,14 @@ pub fn live(components: &[Watched], before: &Snapshot, now: &Snapshot, since_sta
                 (rate(a.executed - b.executed, secs), format!("{queued}/{capacity}"), latency(a.latency_ms_since(b)))
             }
         };
+        let swaps = if a.swaps + a.rollbacks > 0 {
+            format!("  swaps {} rollbacks {}", a.swaps, a.rollbacks)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "         {:<14} {:>9} {:>9} {:>9} {:>8} {:>10} {:>15}",
+            "         {:<14} {:>9} {:>9} {:>9} {:>8} {:>10} {:>15}{swaps}",
             c.id,
             rate(a.emitted - b.emitted, secs),
             exec,
@@ -142,6 +152,7 @@ pub fn summary(components: &[Watched], outcome: &Outcome) -> (String, serde_json
     let mut json_components = Vec::new();
     let (mut tracked, mut acked, mut failed, mut timed_out, mut pending) = (0, 0, 0, 0, 0);
     let mut executed_total = 0;
+    let mut notes = String::new();
     for c in components {
         let t = c.totals();
         let (kind, exec, lat) = match c.world {
@@ -174,14 +185,30 @@ pub fn summary(components: &[Watched], outcome: &Outcome) -> (String, serde_json
             let (qp, qb) = q.pressure();
             (p.max(qp), b + qb)
         });
+        let (published, refused) = c.release.as_ref().map_or((0, 0), |r| (get(&r.published), get(&r.refused)));
+        if published + refused + t.swaps + t.swap_failures + t.rollbacks > 0 {
+            let _ = writeln!(
+                notes,
+                "hot swap {}: {published} new versions loaded, {refused} refused; {} task switches, {} failed, {} rollbacks",
+                c.id, t.swaps, t.swap_failures, t.rollbacks
+            );
+        }
+        if let Some(stream) = &c.dead_letters {
+            let _ =
+                writeln!(notes, "dead letters {}: {} tuples acked and sent to stream {stream}", c.id, t.dead_lettered);
+        }
         json_components.push(serde_json::json!({
             "id": c.id, "kind": kind, "tasks": c.tasks.len(), "emitted": t.emitted, "transferred": t.transferred,
             "executed": t.executed, "acked": t.acked, "failed": t.failed, "timed_out": t.timed_out,
             "tracked": t.tracked, "pending": t.pending, "traps": t.traps, "errors": t.errors,
             "latency_ms": t.latency_ms_since(&Totals::default()),
             "queue_peak": peak, "producers_blocked_ms": blocked.as_millis() as u64,
+            "versions_loaded": published, "versions_refused": refused, "swaps": t.swaps,
+            "swap_failures": t.swap_failures, "rollbacks": t.rollbacks,
+            "dead_letter_stream": c.dead_letters, "dead_lettered": t.dead_lettered,
         }));
     }
+    text.push_str(&notes);
     for (component, name, value) in &outcome.metrics {
         let _ = writeln!(text, "metric {component}/{name} = {value}");
     }

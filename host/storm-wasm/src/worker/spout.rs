@@ -5,15 +5,17 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::acker::{Inbox, Note, Verdict};
-use super::host::{spout_state, Outbox, Shared};
-use super::instance::{start_spout, Gate, Restarts, SpoutInstance, TaskSpec};
+use super::host::{spout_state, Outbox, Shared, WorkerHost};
+use super::instance::{start_spout, try_start_spout, Gate, Restarts, SpoutInstance, TaskSpec};
 use super::stats::add;
+use super::swap::{self, Release};
 use crate::bindings::LogLevel;
-use crate::engine::deadline_ticks;
+use crate::engine::{deadline_ticks, Plugin};
 use crate::sandbox::trap_cause;
+use crate::task::Versions;
 
 /// `next-tuple` calls per task between two flushes: enough to amortize the
 /// queue hand-over, few enough to keep latency and fairness.
@@ -34,6 +36,7 @@ enum Call<'a> {
 
 struct SpoutTask {
     spec: TaskSpec,
+    versions: Versions<WorkerHost>,
     inst: Option<SpoutInstance>,
     restarts: Restarts,
     max_pending: Option<usize>,
@@ -43,6 +46,10 @@ struct SpoutTask {
 pub struct SpoutExecutor {
     /// Its tasks.
     pub tasks: Vec<(TaskSpec, super::host::TaskCtx)>,
+    /// The plugin they start with.
+    pub plugin: Plugin<WorkerHost>,
+    /// New versions of the plugin (none when the file is not watched).
+    pub release: Option<Arc<Release>>,
     /// Verdicts from the acker, and wake-ups.
     pub inbox: Arc<Inbox>,
     /// Where its output goes.
@@ -57,13 +64,14 @@ pub struct SpoutExecutor {
 
 /// Runs the executor until the worker stops it.
 pub fn run(exec: SpoutExecutor) {
-    let SpoutExecutor { tasks: specs, inbox, mut outbox, shared, max_pending, gate } = exec;
+    let SpoutExecutor { tasks: specs, plugin, release, inbox, mut outbox, shared, max_pending, gate } = exec;
     let mut tasks = Vec::with_capacity(specs.len());
     for (spec, ctx) in specs {
         let name = format!("{}:{}", ctx.component, ctx.task);
         let mut restarts = Restarts::default();
-        match start_spout(&spec, ctx, false, &mut restarts) {
-            Ok(inst) => tasks.push(SpoutTask { spec, inst: Some(inst), restarts, max_pending }),
+        let mut versions = Versions::new(plugin.clone());
+        match start_spout(&spec, &mut versions, ctx, false, &mut restarts) {
+            Ok(inst) => tasks.push(SpoutTask { spec, versions, inst: Some(inst), restarts, max_pending }),
             Err(reason) => {
                 gate.ready(Err(format!("spout {name} cannot start: {reason}")));
                 return;
@@ -76,6 +84,7 @@ pub fn run(exec: SpoutExecutor) {
     let first_task = tasks[0].spec.context.task_id;
     let mut active = false;
     let mut notes: Vec<Note> = Vec::new();
+    let mut generation = 0;
     let result = loop {
         if shared.abort.load(Ordering::Relaxed) {
             break Ok(());
@@ -83,6 +92,15 @@ pub fn run(exec: SpoutExecutor) {
         let state = shared.spouts.load(Ordering::Relaxed);
         if state == spout_state::STOP {
             break Ok(());
+        }
+        // A new version takes over between two rounds of calls.
+        if let Some(release) = release.as_ref().filter(|r| r.generation() != generation) {
+            generation = release.generation();
+            if let Some((plugin, detected)) = release.latest() {
+                for task in &mut tasks {
+                    task.switch(&plugin, detected, active, &mut outbox);
+                }
+            }
         }
         let mut result = Ok(false);
         if (state == spout_state::ACTIVE) != active {
@@ -133,6 +151,14 @@ pub fn run(exec: SpoutExecutor) {
 }
 
 impl SpoutTask {
+    /// Switches to a new version of the plugin (activated when `active`):
+    /// the pending trees stay, and their verdicts go to the new version.
+    fn switch(&mut self, plugin: &Plugin<WorkerHost>, detected: Instant, active: bool, out: &mut Outbox) {
+        let (spec, inst) = (&self.spec, self.inst.as_mut().expect("an instance"));
+        let start = |ctx| try_start_spout(spec, plugin, ctx, active);
+        swap::switch(&mut self.versions, inst, plugin, detected, &spec.limits, start, out);
+    }
+
     fn pending(&mut self) -> usize {
         self.inst.as_mut().expect("an instance").store.data().io.pending.len()
     }
@@ -170,7 +196,7 @@ impl SpoutTask {
         let store = &mut inst.store;
         store.data_mut().io.begin_call();
         store.set_epoch_deadline(deadline_ticks(limits.deadline));
-        let guest = inst.spout.storm_plugin_spout_guest();
+        let guest = inst.guest.storm_plugin_spout_guest();
         let result = match call {
             Call::Next => guest.call_next_tuple(&mut *store),
             Call::Ack(id) => guest.call_ack(&mut *store, id).map(Ok),
@@ -197,9 +223,8 @@ impl SpoutTask {
         ctx.discard();
         add(&ctx.stats.traps, 1);
         ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause} (during {call:?}); restarting it", ctx.plugin));
-        let plugin = ctx.plugin.clone();
-        self.restarts.failed(&limits, &plugin, &cause)?;
-        self.inst = Some(start_spout(&self.spec, ctx, active, &mut self.restarts)?);
+        self.restarts.after_failure(&limits, &mut self.versions, &mut ctx, &cause)?;
+        self.inst = Some(start_spout(&self.spec, &mut self.versions, ctx, active, &mut self.restarts)?);
         Ok(false)
     }
 }

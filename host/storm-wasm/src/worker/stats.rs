@@ -30,6 +30,14 @@ pub struct TaskStats {
     pub traps: AtomicU64,
     /// `report-error` calls.
     pub errors: AtomicU64,
+    /// Switches to a new version of the plugin (hot swaps).
+    pub swaps: AtomicU64,
+    /// New versions this task could not switch to (start or state hand-over failed).
+    pub swap_failures: AtomicU64,
+    /// Rollbacks of a new version that trapped right after its switch.
+    pub rollbacks: AtomicU64,
+    /// Bolt: inputs acked and sent to the dead-letter stream.
+    pub dead_lettered: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -69,6 +77,14 @@ pub struct Totals {
     pub traps: u64,
     /// See [`TaskStats::errors`].
     pub errors: u64,
+    /// See [`TaskStats::swaps`].
+    pub swaps: u64,
+    /// See [`TaskStats::swap_failures`].
+    pub swap_failures: u64,
+    /// See [`TaskStats::rollbacks`].
+    pub rollbacks: u64,
+    /// See [`TaskStats::dead_lettered`].
+    pub dead_lettered: u64,
 }
 
 impl Totals {
@@ -88,6 +104,10 @@ impl Totals {
             t.latency_count += get(&s.latency_count);
             t.traps += get(&s.traps);
             t.errors += get(&s.errors);
+            t.swaps += get(&s.swaps);
+            t.swap_failures += get(&s.swap_failures);
+            t.rollbacks += get(&s.rollbacks);
+            t.dead_lettered += get(&s.dead_lettered);
         }
         t
     }

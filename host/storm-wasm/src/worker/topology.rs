@@ -11,11 +11,14 @@ use rmpv::Value;
 
 use super::flux::{GroupingDef, TopologyDef};
 use crate::engine::World;
+use crate::limits::{Grants, Limits};
 
 /// Storm's default `topology.message.timeout.secs`.
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// Storm's default `topology.executor.receive.buffer.size`.
 const DEFAULT_RECEIVE_BUFFER: usize = 32768;
+/// The fields of a dead letter (see [`crate::limits::Poison`]).
+pub const DEAD_LETTER_FIELDS: [&str; 4] = ["source", "stream", "values", "error"];
 
 /// Storm keys a component may set for itself; Storm drops every other
 /// `topology.*` key of a component's conf (Executor.normalizedComponentConf).
@@ -97,6 +100,11 @@ pub struct Component {
     pub max_spout_pending: Option<usize>,
     /// Metric names registered with `withMetric`.
     pub metrics: Vec<String>,
+    /// Its sandbox: the command line's limits and grants, then its conf's
+    /// `storm.wasm.*` keys (and its dead-letter policy).
+    pub limits: Limits,
+    /// See [`Component::limits`].
+    pub grants: Grants,
     /// Its position in the file (spouts first), for display.
     pub order: usize,
 }
@@ -141,8 +149,9 @@ fn conf_u64(conf: &[(String, Value)], key: &str) -> Result<Option<u64>, String> 
     }
 }
 
-/// Resolves and checks a topology file's definition.
-pub fn build(def: TopologyDef) -> Result<Topology, String> {
+/// Resolves and checks a topology file's definition; each component's
+/// sandbox is `limits` and `grants` with its conf applied.
+pub fn build(def: TopologyDef, limits: &Limits, grants: &Grants) -> Result<Topology, String> {
     let mut notes = def.notes;
     let mut defs: Vec<(usize, super::flux::ComponentDef)> = def.components.into_iter().enumerate().collect();
     for (i, (_, c)) in defs.iter().enumerate() {
@@ -213,27 +222,36 @@ pub fn build(def: TopologyDef) -> Result<Topology, String> {
         if tick.is_some() && c.world == World::Spout {
             notes.push(format!("{}: spouts get no tick tuples (the WIT spout world has no input)", c.id));
         }
+        let conf = Value::Map(conf.into_iter().map(|(k, v)| (Value::from(k), v)).collect());
+        let (mut limits, mut grants) = (limits.clone(), grants.clone());
+        for warning in limits.apply_conf(&conf, &mut grants) {
+            notes.push(format!("{}: {warning}", c.id));
+        }
+        let mut streams: Vec<Stream> = c
+            .streams
+            .iter()
+            .map(|(id, direct, fields)| Stream {
+                id: id.as_str().into(),
+                fields: fields.clone(),
+                direct: *direct,
+                routes: Vec::new(),
+            })
+            .collect();
+        declare_dead_letters(c, &mut limits, &mut streams, &mut notes)?;
         components.push(Component {
             id: c.id.as_str().into(),
             world: c.world,
             plugin: c.plugin.clone(),
             tasks,
             executors,
-            streams: c
-                .streams
-                .iter()
-                .map(|(id, direct, fields)| Stream {
-                    id: id.as_str().into(),
-                    fields: fields.clone(),
-                    direct: *direct,
-                    routes: Vec::new(),
-                })
-                .collect(),
+            streams,
             inputs: Vec::new(),
-            conf: Value::Map(conf.into_iter().map(|(k, v)| (Value::from(k), v)).collect()),
+            conf,
             tick,
             max_spout_pending,
             metrics: c.metrics.clone(),
+            limits,
+            grants,
             order: *order,
         });
     }
@@ -250,8 +268,13 @@ pub fn build(def: TopologyDef) -> Result<Topology, String> {
         }
         let Some(stream_index) = source.streams.iter().position(|d| *d.id == *s.stream) else {
             let declared: Vec<&str> = source.streams.iter().map(|d| &*d.id).collect();
+            let dead_letters = if source.world == World::Bolt {
+                format!(", or for its dead letters set storm.wasm.poison.after (and storm.wasm.poison.stream: \"{}\") on {}", s.stream, s.from)
+            } else {
+                String::new()
+            };
             return Err(format!(
-                "line {line}: {} does not declare the stream {} (it declares: {}); declare it with constructorArgs fields or withStream",
+                "line {line}: {} does not declare the stream {} (it declares: {}); declare it with constructorArgs fields or withStream{dead_letters}",
                 s.from,
                 s.stream,
                 if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
@@ -324,6 +347,55 @@ pub fn build(def: TopologyDef) -> Result<Topology, String> {
         receive_buffer: receive_buffer.max(1),
         notes,
     })
+}
+
+/// A bolt with a dead-letter policy emits on its dead-letter stream: the
+/// stream is declared here when the file does not (on a cluster, WasmBolt
+/// must declare it with withStream), and a declaration with other fields
+/// is an error. Spouts fail no tuples, so the policy does not apply.
+fn declare_dead_letters(
+    c: &super::flux::ComponentDef,
+    limits: &mut Limits,
+    streams: &mut Vec<Stream>,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    let Some(policy) = &limits.poison else { return Ok(()) };
+    if c.world == World::Spout {
+        notes.push(format!("{}: storm.wasm.poison.* applies to bolts (a spout fails no tuples); ignored", c.id));
+        limits.poison = None;
+        return Ok(());
+    }
+    match streams.iter().find(|s| *s.id == *policy.stream) {
+        Some(s) if s.direct || s.fields.len() != DEAD_LETTER_FIELDS.len() => Err(format!(
+            "line {}: {} declares its dead-letter stream {} with {}fields [{}]; dead letters are [{}]: declare it with withStream(\"{}\", [{}]) or leave the declaration out",
+            c.line,
+            c.id,
+            policy.stream,
+            if s.direct { "direct " } else { "" },
+            s.fields.join(", "),
+            DEAD_LETTER_FIELDS.join(", "),
+            policy.stream,
+            DEAD_LETTER_FIELDS.map(|f| format!("\"{f}\"")).join(", ")
+        )),
+        Some(_) => Ok(()),
+        None => {
+            notes.push(format!(
+                "line {}: {}'s dead-letter stream {} is declared implicitly; on a cluster declare it with withStream(\"{}\", [{}])",
+                c.line,
+                c.id,
+                policy.stream,
+                policy.stream,
+                DEAD_LETTER_FIELDS.map(|f| format!("\"{f}\"")).join(", ")
+            ));
+            streams.push(Stream {
+                id: policy.stream.as_str().into(),
+                fields: DEAD_LETTER_FIELDS.map(String::from).to_vec(),
+                direct: false,
+                routes: Vec::new(),
+            });
+            Ok(())
+        }
+    }
 }
 
 fn has_cycle(components: &[Component]) -> bool {
@@ -422,7 +494,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("topology-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("p.wasm"), b"x").unwrap();
-        build(flux::parse(source, &|_| None, &dir, "t")?)
+        let cli = <crate::cli::Cli as clap::Parser>::parse_from(["storm-wasm", "run", "t.yaml"]);
+        let crate::cli::Command::Run(args) = cli.command else { unreachable!() };
+        let limits = Limits::from_args(&args.sandbox);
+        build(flux::parse(source, &|_| None, &dir, "t")?, &limits, &Grants::default())
     }
 
     const WC: &str = r#"
@@ -469,6 +544,44 @@ streams:
         let ctx: Value = rmpv::decode::read_value(&mut &context(&t, 0, 1)[..]).unwrap();
         let text = format!("{ctx}");
         assert!(text.contains("\"source->stream->fields\": {\"split\": {\"default\": [\"word\"]}}"), "{text}");
+    }
+
+    #[test]
+    fn a_dead_letter_policy_declares_its_stream() {
+        let poisoned = WC.replacen(
+            "      - name: withConf\n        args: [\"topology.workers\", 5]",
+            "      - name: withConf\n        args: [\"storm.wasm.poison.after\", 2]",
+            1,
+        );
+        let subscribed = format!(
+            "{}  - from: \"count\"\n    to: \"split\"\n    grouping: {{type: SHUFFLE, streamId: \"dead_letter\"}}\n",
+            poisoned
+        );
+        let t = build_str(&subscribed).unwrap();
+        let dead = t.components[0].streams.iter().find(|s| &*s.id == "dead_letter").expect("declared");
+        assert_eq!(dead.fields, DEAD_LETTER_FIELDS);
+        assert_eq!(dead.routes[0].target, 2);
+        assert_eq!(t.components[0].limits.poison.as_ref().map(|p| p.after), Some(2));
+        assert!(t.notes.iter().any(|n| n.contains("declared implicitly")), "{:?}", t.notes);
+
+        // Without the policy there is no such stream, and the error says how to get one.
+        let err = build_str(&subscribed.replace("storm.wasm.poison.after", "x.y")).unwrap_err();
+        assert!(
+            err.contains("does not declare the stream dead_letter") && err.contains("storm.wasm.poison.after"),
+            "{err}"
+        );
+
+        // A declaration with other fields is refused.
+        let wrong = subscribed.replacen(
+            "      - name: withConf\n        args: [\"storm.wasm.poison.after\", 2]",
+            "      - name: withConf\n        args: [\"storm.wasm.poison.after\", 2]\n      - name: withStream\n        args: [\"dead_letter\", [\"error\"]]",
+            1,
+        );
+        let err = build_str(&wrong).unwrap_err();
+        assert!(
+            err.starts_with("line 12: count declares its dead-letter stream dead_letter with fields [error]"),
+            "{err}"
+        );
     }
 
     #[test]
