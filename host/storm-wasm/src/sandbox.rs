@@ -181,7 +181,9 @@ pub fn trap_cause(err: &wasmtime::Error, stderr: &[String], deadline: Duration, 
             format!("ran out of memory ({trap}): its limit is {} MiB (storm.wasm.max.memory.mb)", memory.cap() >> 20)
         }
         Some(trap) => format!("trapped: {trap}"),
-        None => format!("{err:#}"),
+        // A host error (a limit the host enforced): its own message; the
+        // backtrace wasmtime wraps it in is appended below.
+        None => err.root_cause().to_string(),
     };
     let last: Vec<&str> = stderr.iter().rev().take(3).rev().map(String::as_str).collect();
     if !last.is_empty() {
