@@ -335,12 +335,17 @@ fn swaps(o: &Options, all_ok: &mut bool) -> Vec<Value> {
                             "p50_ms": pct(&r.steady_window_max_gaps, 50.0),
                             "max_ms": pct(&r.steady_window_max_gaps, 100.0),
                         },
+                        "window_lost": {
+                            "p50_ms": pct(&r.steady_window_lost, 50.0),
+                            "max_ms": pct(&r.steady_window_lost, 100.0),
+                        },
                     },
                     "swap_gap": {
                         "p50_ms": pct(&gaps, 50.0), "p99_ms": pct(&gaps, 99.0), "max_ms": pct(&gaps, 100.0),
                         "samples_ms": r.swap_max_gaps.iter().map(ms).collect::<Vec<_>>(),
                     },
                     "swap_lost": {
+                        "between_acks_per_s": r.between_rate,
                         "p50_ms": pct(&lost, 50.0), "max_ms": pct(&lost, 100.0),
                         "samples_ms": r.swap_lost.iter().map(ms).collect::<Vec<_>>(),
                     },

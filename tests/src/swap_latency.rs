@@ -54,8 +54,15 @@ pub struct SwapReport {
     pub steady_window_max_gaps: Vec<Duration>,
     /// Per swap: the longest gap between ack reads that overlaps its window.
     pub swap_max_gaps: Vec<Duration>,
-    /// Per swap: acks short of the steady rate over its window, as time at
-    /// the steady rate (0 when the window kept up).
+    /// The same measure over each steady window (against the steady rate):
+    /// what `swap_lost` shows with no swap, from the noise alone.
+    pub steady_window_lost: Vec<Duration>,
+    /// Acks per second between swap windows (window end → next rename):
+    /// the reference rate of `swap_lost`, measured interleaved with the
+    /// swaps so drift in the machine's load cancels out.
+    pub between_rate: f64,
+    /// Per swap: acks short of `between_rate` over its window, as time at
+    /// that rate (0 when the window kept up).
     pub swap_lost: Vec<Duration>,
 }
 
@@ -255,22 +262,38 @@ fn dip(
     let mut lengths: Vec<Duration> = windows.iter().map(|(r, s)| *s + AFTER_SWITCH - *r).collect();
     lengths.sort_unstable();
     let window = lengths.get(lengths.len() / 2).copied().unwrap_or(AFTER_SWITCH);
-    let mut steady_window_max_gaps = Vec::new();
+    // Acks read in (from, to].
+    let acked = |from: Instant, to: Instant| -> u64 {
+        reads.iter().filter(|(t, _)| *t > from && *t <= to).map(|(_, n)| u64::from(*n)).sum()
+    };
+    // Time short of `rate` over (from, to], had the acks come at that rate.
+    let lost = |from: Instant, to: Instant, rate: f64| {
+        Duration::from_secs_f64(((to - from).as_secs_f64() - acked(from, to) as f64 / rate.max(1e-9)).max(0.0))
+    };
+    let (mut steady_window_max_gaps, mut steady_window_lost) = (Vec::new(), Vec::new());
     if let Some((mut from, _)) = steady.first() {
         while from + window <= steady_end {
             steady_window_max_gaps.push(longest_gap(from, from + window));
+            steady_window_lost.push(lost(from, from + window, steady_rate));
             from += window;
         }
     }
     steady_window_max_gaps.sort_unstable();
+    steady_window_lost.sort_unstable();
+    let (mut between_acks, mut between_secs) = (0u64, 0f64);
+    for pair in windows.windows(2) {
+        let (end, next) = (pair[0].1 + AFTER_SWITCH, pair[1].0);
+        if next > end {
+            between_acks += acked(end, next);
+            between_secs += (next - end).as_secs_f64();
+        }
+    }
+    let between_rate = if between_secs > 0.0 { between_acks as f64 / between_secs } else { steady_rate };
     let (mut swap_max_gaps, mut swap_lost) = (Vec::new(), Vec::new());
     for &(renamed, switched) in windows {
         let end = switched + AFTER_SWITCH;
         swap_max_gaps.push(longest_gap(renamed, end));
-        let acked: u32 = reads.iter().filter(|(t, _)| *t > renamed && *t <= end).map(|(_, n)| n).sum();
-        let span = end - renamed;
-        let lost_secs = (span.as_secs_f64() - acked as f64 / steady_rate).max(0.0);
-        swap_lost.push(Duration::from_secs_f64(lost_secs));
+        swap_lost.push(lost(renamed, end, between_rate));
     }
     SwapReport {
         latencies,
@@ -279,6 +302,8 @@ fn dip(
         steady_acks_per_read,
         steady_window_max_gaps,
         swap_max_gaps,
+        steady_window_lost,
+        between_rate,
         swap_lost,
     }
 }
