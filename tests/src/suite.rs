@@ -115,6 +115,9 @@ struct Scenario {
     serializer: Serializer,
     /// storm-wasm's `--max-batch`, when set.
     max_batch: Option<usize>,
+    /// Whether the sandbox's CPU deadlines are on (storm-wasm's default); the
+    /// `--no-deadlines` rows measure what they cost.
+    deadlines: bool,
     command: Vec<String>,
     tuples: usize,
     runs: Vec<BoltReport>,
@@ -127,6 +130,9 @@ fn ser_name(s: Serializer) -> &'static str {
     }
 }
 
+/// storm-wasm's flag that turns the epoch deadlines off.
+const NO_DEADLINES: &str = "--no-deadlines";
+
 fn scenarios(o: &Options) -> Vec<Scenario> {
     let scaled = |n: usize| ((n as f64 * o.scale) as usize).max(2_000);
     let host = o.host.display().to_string();
@@ -138,8 +144,9 @@ fn scenarios(o: &Options) -> Vec<Scenario> {
         c
     };
     let mut out = Vec::new();
-    let mut add = |runtime, lang, bolt: Bolt, serializer, max_batch, command, tuples| {
-        out.push(Scenario { runtime, lang, bolt, serializer, max_batch, command, tuples, runs: Vec::new() })
+    let mut add = |runtime, lang, bolt: Bolt, serializer, max_batch, command: Vec<String>, tuples| {
+        let deadlines = !command.iter().any(|a| a == NO_DEADLINES);
+        out.push(Scenario { runtime, lang, bolt, serializer, max_batch, deadlines, command, tuples, runs: Vec::new() })
     };
     for s in [Serializer::Json, Serializer::MessagePack] {
         let native =
@@ -167,6 +174,13 @@ fn scenarios(o: &Options) -> Vec<Scenario> {
             let c = storm_wasm(&plugin, s, Some(batch));
             add("storm-wasm", "rust", Bolt::Passthrough, s, Some(batch), c, scaled(Bolt::Passthrough.tuples() / 2));
         }
+        // Sandbox limits off, beside the default row. Only the CPU deadlines
+        // can be switched off: the memory cap is a limiter consulted on
+        // memory.grow only, and the per-call byte/emit budgets are two
+        // counters (no flag turns them off).
+        let mut c = storm_wasm(&plugin, s, None);
+        c.push(NO_DEADLINES.into());
+        add("storm-wasm", "rust", Bolt::Passthrough, s, None, c, scaled(Bolt::Passthrough.tuples()));
     }
     out
 }
@@ -179,15 +193,21 @@ pub fn run(o: &Options) -> (Value, bool) {
     let mut scenarios = scenarios(o);
     // Compile the plugins first so no throughput run pays for it (a Python
     // plugin takes ~20 s here; the cache keeps them for the next suite).
-    let mut plugins: Vec<&str> = scenarios
+    let mut plugins: Vec<(&str, bool)> = scenarios
         .iter()
         .filter(|s| s.runtime == "storm-wasm")
-        .filter_map(|s| s.command.get(2).map(String::as_str))
+        .filter_map(|s| s.command.get(2).map(|p| (p.as_str(), s.deadlines)))
         .collect();
     plugins.sort_unstable();
     plugins.dedup();
-    for plugin in plugins {
-        if let Err(e) = coldstart::compile(&o.host, Path::new(plugin), &o.cache) {
+    for (plugin, deadlines) in plugins {
+        // Code compiled without deadlines is another cache entry.
+        let compiled = if deadlines {
+            coldstart::compile(&o.host, Path::new(plugin), &o.cache).map(drop)
+        } else {
+            compile_no_deadlines(&o.host, Path::new(plugin), &o.cache)
+        };
+        if let Err(e) = compiled {
             eprintln!("suite: {plugin}: {e}");
             all_ok = false;
         }
@@ -203,7 +223,7 @@ pub fn run(o: &Options) -> (Value, bool) {
             let ok = r.problems.is_empty() && r.acked == r.tuples;
             all_ok &= ok;
             eprintln!(
-                "suite: round {}/{} {:<10} {:<6} {:<14} {:<7} {:>6} batch: {:>9.0} tuples/s, child {:>6.2} µs/tuple, driver {:>5.2}{}",
+                "suite: round {}/{} {:<10} {:<6} {:<14} {:<7} {:>6} batch{}: {:>9.0} tuples/s, child {:>6.2} µs/tuple, driver {:>5.2}{}",
                 round + 1,
                 o.rounds,
                 sc.runtime,
@@ -211,6 +231,7 @@ pub fn run(o: &Options) -> (Value, bool) {
                 sc.bolt.name(),
                 ser_name(sc.serializer),
                 sc.max_batch.map_or("-".into(), |b| b.to_string()),
+                if sc.deadlines { "" } else { ", no deadlines" },
                 r.throughput(),
                 r.cpu_us_per_tuple().unwrap_or(f64::NAN),
                 r.driver_cpu_us_per_tuple().unwrap_or(f64::NAN),
@@ -251,6 +272,7 @@ fn row(sc: &Scenario) -> Value {
         "bolt": sc.bolt.name(),
         "serializer": ser_name(sc.serializer),
         "max_batch": sc.max_batch,
+        "deadlines": sc.deadlines,
         "command": sc.command.join(" "),
         "tuples": sc.tuples,
         "throughput": m.throughput(),
@@ -276,21 +298,57 @@ fn swaps(o: &Options, all_ok: &mut bool) -> Vec<Value> {
     let mut out = Vec::new();
     for s in [Serializer::Json, Serializer::MessagePack] {
         match crate::swap_latency::measure(&o.host, &o.plugins, &o.cache, s, swaps) {
-            Ok(mut v) => {
+            Ok(r) => {
+                let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+                let mut v = r.latencies.clone();
                 v.sort();
-                let ms = |d: Duration| d.as_secs_f64() * 1e3;
-                let pct = |p: f64| ms(v[((p / 100.0) * (v.len() - 1) as f64).round() as usize]);
+                let mut gaps = r.swap_max_gaps.clone();
+                gaps.sort();
+                let mut lost = r.swap_lost.clone();
+                lost.sort();
+                let pct = |v: &[Duration], p: f64| {
+                    v.get(((p / 100.0) * (v.len().max(1) - 1) as f64).round() as usize).map(ms)
+                };
                 eprintln!(
-                    "suite: swap latency {}: p50 {:.1} ms, p99 {:.1} ms over {} swaps",
+                    "suite: swap latency {}: p50 {:.1} ms, p99 {:.1} ms over {} swaps; longest ack gap per swap p50 {:.2} ms, max {:.2} ms (steady windows p50 {:.2} ms, max {:.2} ms)",
                     ser_name(s),
-                    pct(50.0),
-                    pct(99.0),
-                    v.len()
+                    pct(&v, 50.0).unwrap_or(f64::NAN),
+                    pct(&v, 99.0).unwrap_or(f64::NAN),
+                    v.len(),
+                    pct(&gaps, 50.0).unwrap_or(f64::NAN),
+                    pct(&gaps, 100.0).unwrap_or(f64::NAN),
+                    pct(&r.steady_window_max_gaps, 50.0).unwrap_or(f64::NAN),
+                    pct(&r.steady_window_max_gaps, 100.0).unwrap_or(f64::NAN),
                 );
                 out.push(json!({
                     "serializer": ser_name(s), "swaps": v.len(),
-                    "p50_ms": pct(50.0), "p99_ms": pct(99.0), "max_ms": pct(100.0),
-                    "samples_ms": v.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                    "p50_ms": pct(&v, 50.0), "p99_ms": pct(&v, 99.0), "max_ms": pct(&v, 100.0),
+                    "samples_ms": v.iter().map(ms).collect::<Vec<_>>(),
+                    "steady": {
+                        "gap_p50_ms": pct(&r.steady_gaps, 50.0), "gap_p99_ms": pct(&r.steady_gaps, 99.0),
+                        "gap_max_ms": pct(&r.steady_gaps, 100.0), "gaps": r.steady_gaps.len(),
+                        "acks_per_s": r.steady_rate, "acks_per_read": r.steady_acks_per_read,
+                        // A read's worth of acks (about one batch) at the steady rate.
+                        "batch_ms": r.steady_acks_per_read / r.steady_rate.max(1e-9) * 1e3,
+                        "window_max_gap": {
+                            "windows": r.steady_window_max_gaps.len(),
+                            "p50_ms": pct(&r.steady_window_max_gaps, 50.0),
+                            "max_ms": pct(&r.steady_window_max_gaps, 100.0),
+                        },
+                        "window_lost": {
+                            "p50_ms": pct(&r.steady_window_lost, 50.0),
+                            "max_ms": pct(&r.steady_window_lost, 100.0),
+                        },
+                    },
+                    "swap_gap": {
+                        "p50_ms": pct(&gaps, 50.0), "p99_ms": pct(&gaps, 99.0), "max_ms": pct(&gaps, 100.0),
+                        "samples_ms": r.swap_max_gaps.iter().map(ms).collect::<Vec<_>>(),
+                    },
+                    "swap_lost": {
+                        "between_acks_per_s": r.between_rate,
+                        "p50_ms": pct(&lost, 50.0), "max_ms": pct(&lost, 100.0),
+                        "samples_ms": r.swap_lost.iter().map(ms).collect::<Vec<_>>(),
+                    },
                 }));
             }
             Err(e) => {
@@ -383,6 +441,24 @@ fn coldstarts(o: &Options, all_ok: &mut bool) -> Vec<Value> {
     }
     let _ = std::fs::remove_dir_all(&tmp);
     out
+}
+
+/// `storm-wasm compile --no-deadlines`: fills the cache entry of tasks that
+/// run without deadlines.
+fn compile_no_deadlines(host: &Path, plugin: &Path, cache: &Path) -> Result<(), String> {
+    let out = std::process::Command::new(host)
+        .arg("compile")
+        .arg(plugin)
+        .arg(NO_DEADLINES)
+        .arg("--cache-dir")
+        .arg(cache)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", host.display()))?;
+    if !out.status.success() {
+        return Err(format!("compile {NO_DEADLINES} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(())
 }
 
 fn loadavg() -> String {
