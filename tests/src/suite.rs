@@ -288,6 +288,28 @@ fn row(sc: &Scenario) -> Value {
     })
 }
 
+/// One line on a swap run: latency percentiles and the longest ack gaps
+/// around the swaps against those of steady windows.
+pub fn swap_summary(s: Serializer, r: &crate::swap_latency::SwapReport) -> String {
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    let pct = |v: &[Duration], p: f64| {
+        let mut v = v.to_vec();
+        v.sort();
+        v.get(((p / 100.0) * (v.len().max(1) - 1) as f64).round() as usize).map(ms).unwrap_or(f64::NAN)
+    };
+    format!(
+        "swap latency {}: p50 {:.1} ms, p99 {:.1} ms over {} swaps; longest ack gap per swap p50 {:.2} ms, max {:.2} ms (steady windows p50 {:.2} ms, max {:.2} ms)",
+        ser_name(s),
+        pct(&r.latencies, 50.0),
+        pct(&r.latencies, 99.0),
+        r.latencies.len(),
+        pct(&r.swap_max_gaps, 50.0),
+        pct(&r.swap_max_gaps, 100.0),
+        pct(&r.steady_window_max_gaps, 50.0),
+        pct(&r.steady_window_max_gaps, 100.0),
+    )
+}
+
 /// Hot-swap latency under load, per serializer (when the swap_counter
 /// plugins are built).
 fn swaps(o: &Options, all_ok: &mut bool) -> Vec<Value> {
@@ -309,17 +331,7 @@ fn swaps(o: &Options, all_ok: &mut bool) -> Vec<Value> {
                 let pct = |v: &[Duration], p: f64| {
                     v.get(((p / 100.0) * (v.len().max(1) - 1) as f64).round() as usize).map(ms)
                 };
-                eprintln!(
-                    "suite: swap latency {}: p50 {:.1} ms, p99 {:.1} ms over {} swaps; longest ack gap per swap p50 {:.2} ms, max {:.2} ms (steady windows p50 {:.2} ms, max {:.2} ms)",
-                    ser_name(s),
-                    pct(&v, 50.0).unwrap_or(f64::NAN),
-                    pct(&v, 99.0).unwrap_or(f64::NAN),
-                    v.len(),
-                    pct(&gaps, 50.0).unwrap_or(f64::NAN),
-                    pct(&gaps, 100.0).unwrap_or(f64::NAN),
-                    pct(&r.steady_window_max_gaps, 50.0).unwrap_or(f64::NAN),
-                    pct(&r.steady_window_max_gaps, 100.0).unwrap_or(f64::NAN),
-                );
+                eprintln!("suite: {}", swap_summary(s, &r));
                 out.push(json!({
                     "serializer": ser_name(s), "swaps": v.len(),
                     "p50_ms": pct(&v, 50.0), "p99_ms": pct(&v, 99.0), "max_ms": pct(&v, 100.0),

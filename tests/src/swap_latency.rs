@@ -14,6 +14,7 @@
 //! the steady rate over that window are its cost in throughput.
 
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use storm_multilang::Serializer;
@@ -105,6 +106,36 @@ fn run(
         Ok(Instant::now())
     };
     publish(&wasm[0])?;
+    // The operator publishes from a thread of its own, as a deploy would from
+    // another process: the file's write must not pause this thread's reading
+    // of acks, or the benchmark would count its own pause as the swap's.
+    let (ask, asked) = mpsc::channel::<usize>();
+    let (renamed_tx, renamed) = mpsc::channel::<Result<Instant, String>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for to in asked {
+                if renamed_tx.send(publish(&wasm[to])).is_err() {
+                    return;
+                }
+            }
+        });
+        let result = stream(host, cache, serializer, swaps, &plugin, &ask, &renamed);
+        drop(ask);
+        result
+    })
+}
+
+/// Streams tuples through the task at `plugin` while asking for `swaps`
+/// swaps, one at a time, 200 ms apart.
+fn stream(
+    host: &Path,
+    cache: &Path,
+    serializer: Serializer,
+    swaps: usize,
+    plugin: &Path,
+    ask: &mpsc::Sender<usize>,
+    renamed: &mpsc::Receiver<Result<Instant, String>>,
+) -> Result<SwapReport, String> {
     let ser = if serializer == Serializer::Json { "json" } else { "msgpack" };
     let command: Vec<String> = vec![
         host.display().to_string(),
@@ -123,8 +154,8 @@ fn run(
         .collect();
     let mut flight = Flight::new(100);
     let (mut sent, mut latencies) = (0usize, Vec::new());
-    // The version being waited for and when its file was renamed into place.
-    let mut pending: Option<(usize, Instant)> = None;
+    // The version asked for, not yet seen.
+    let mut pending: Option<usize> = None;
     let mut current = 0usize;
     let started = Instant::now();
     let mut next_swap = started + STEADY;
@@ -149,7 +180,8 @@ fn run(
         }
         if pending.is_none() && Instant::now() >= next_swap {
             let to = 1 - current;
-            pending = Some((to, publish(&wasm[to])?));
+            ask.send(to).map_err(|_| "the publishing thread is gone".to_string())?;
+            pending = Some(to);
         }
         conn.write();
         conn.wait(Duration::from_millis(5));
@@ -166,9 +198,9 @@ fn run(
                 flight.remove(id).map(|_| None).ok_or_else(|| format!("ack of {id}, not in flight"))
             }
             Msg::Emit { values, .. } => {
-                if let Some((to, at)) = pending {
+                if let Some(to) = pending {
                     if values.windows(5).any(|w| w == VERSIONS[to].1) {
-                        return Ok(Some((to, now - at)));
+                        return Ok(Some(to));
                     }
                 }
                 Ok(None)
@@ -177,7 +209,11 @@ fn run(
             other => Err(format!("unexpected: {other:?}")),
         }) {
             match r {
-                Ok(Ok(Some((to, latency)))) => {
+                Ok(Ok(Some(to))) => {
+                    // The rename happened before the new version could emit:
+                    // its time is on the channel already (or within µs).
+                    let at = renamed.recv().map_err(|_| "the publishing thread is gone".to_string())??;
+                    let latency = now - at;
                     latencies.push(latency);
                     windows.push((now - latency, now));
                     current = to;

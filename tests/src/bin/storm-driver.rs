@@ -81,6 +81,20 @@ enum Cmd {
         #[arg(long)]
         no_coldstart: bool,
     },
+    /// Hot-swap latency and the ack gaps around swaps, alone: a task runs
+    /// swap_counter under load while its file is replaced again and again.
+    Swap {
+        #[arg(long, value_enum, default_value_t = Ser::Msgpack)]
+        serializer: Ser,
+        #[arg(long, default_value_t = 30)]
+        swaps: usize,
+        /// The plugins (default: target/plugins).
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+        /// Compile cache (default: target/bench-cache).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
     /// A pass-through bolt with no wasm, straight on the protocol (the
     /// driver's ceiling when benchmarked with --command).
     NativeBolt {
@@ -147,6 +161,22 @@ fn main() -> ExitCode {
             } else {
                 eprintln!("suite: some runs had problems; see `problems` in {}", out.display());
                 ExitCode::FAILURE
+            }
+        }
+        Cmd::Swap { serializer, swaps, plugins, cache_dir } => {
+            let root = storm_wasm_tests::repo_root();
+            let plugins = plugins.unwrap_or_else(|| root.join("target/plugins"));
+            let cache = cache_dir.unwrap_or_else(|| root.join("target/bench-cache"));
+            let host = storm_wasm_tests::host_binary();
+            match storm_wasm_tests::swap_latency::measure(&host, &plugins, &cache, serializer.into(), swaps) {
+                Ok(report) => {
+                    println!("{}", suite::swap_summary(serializer.into(), &report));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("swap: {e}");
+                    ExitCode::FAILURE
+                }
             }
         }
         Cmd::NativeBolt { serializer } => match storm_wasm_tests::native_bolt::run(serializer.into()) {

@@ -301,6 +301,7 @@ impl Versions<HostState> {
         }
         tracing::info!("{}", carry.message(&old.plugin, &new.plugin, detected));
         self.switched(new.plugin.clone(), carry);
+        crate::engine::retire(old);
         Ok(new)
     }
 }

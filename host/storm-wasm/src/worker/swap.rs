@@ -102,7 +102,7 @@ pub fn watch(path: PathBuf, digest: String, targets: Vec<Target>, cache: CacheAr
 /// Switches one task from `inst` to `plugin`, between two calls. `start`
 /// makes the new instance (prepared or opened) with the state it is given.
 /// On failure the old instance stays and the reason is logged.
-pub fn switch<G>(
+pub fn switch<G: Send + 'static>(
     versions: &mut Versions<WorkerHost>,
     inst: &mut Instance<G>,
     plugin: &Plugin<WorkerHost>,
@@ -154,5 +154,5 @@ pub fn switch<G>(
     add(&ctx.stats.swaps, 1);
     ctx.plugin_log(LogLevel::Info, &carry.message(&inst.plugin, &new.plugin, detected));
     versions.switched(plugin.clone(), carry);
-    *inst = new;
+    crate::engine::retire(std::mem::replace(inst, new));
 }
