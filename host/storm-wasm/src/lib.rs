@@ -13,6 +13,7 @@ pub mod limits;
 mod logging;
 pub mod output;
 pub mod plugin_state;
+mod restarts;
 pub mod sandbox;
 pub mod state;
 pub mod stdio;

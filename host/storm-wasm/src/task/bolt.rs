@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use storm_multilang::{BoltTuple, Emit, LogLevel, Outgoing};
 
 use super::instance::Instance;
-use super::{fatal_plugin, fatal_protocol, recv, trap_cause, Event, Task};
+use super::{fatal_plugin, fatal_protocol, recv, report_rollback, trap_cause, Event, Task};
 use crate::bindings::{Input, Outcome};
 use crate::engine::deadline_ticks;
 use crate::limits::Poison;
@@ -152,8 +152,10 @@ fn process(
     tracing::error!(target: PLUGIN_TARGET, "{message}");
     let _ = io.output.send(&Outgoing::Error(&message));
     let _ = io.output.flush();
-    let rolled_back =
-        task.restarts.failed(&task.starter.limits, &name, &cause, &mut task.versions, task.metrics, &io)?;
+    let metrics = task.metrics;
+    let rolled_back = task
+        .restarts
+        .after_failure(&task.starter.limits, &mut task.versions, &name, &cause, |m| report_rollback(&io, metrics, m))?;
     let mut inst = task.start(io)?;
     if rolled_back && !io_committed {
         // The tuples go to the version that served them well before.

@@ -19,7 +19,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
-use std::time::Duration;
 
 use storm_multilang::{BoltTuple, Handshake, Incoming, MessageReader, Outgoing, ReadError, Serializer, SpoutCommand};
 use wasmtime::Engine;
@@ -30,6 +29,7 @@ use crate::engine::{self, Plugin, World};
 use crate::limits::{self, Limits};
 use crate::logging::PLUGIN_TARGET;
 use crate::output::Output;
+use crate::restarts::Restarts;
 use crate::sandbox;
 pub(crate) use crate::sandbox::trap_cause;
 use crate::state::TaskIo;
@@ -191,14 +191,10 @@ impl Task {
                 Err((back, reason)) => {
                     let name = self.versions.current.name.clone();
                     tracing::error!(target: PLUGIN_TARGET, "plugin {name} cannot start: {reason}");
-                    self.restarts.failed(
-                        &self.starter.limits,
-                        &name,
-                        &reason,
-                        &mut self.versions,
-                        self.metrics,
-                        &back,
-                    )?;
+                    let metrics = self.metrics;
+                    self.restarts.after_failure(&self.starter.limits, &mut self.versions, &name, &reason, |m| {
+                        report_rollback(&back, metrics, m)
+                    })?;
                     io = back;
                 }
             }
@@ -344,50 +340,10 @@ fn fail(code: u8, message: &str) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Consecutive failed calls (traps, failed starts) and the backoff between
-/// restarts: a plugin broken for every input stops the task with a clear
-/// message instead of spinning.
-#[derive(Default)]
-pub(crate) struct Restarts {
-    consecutive: u32,
-}
-
-impl Restarts {
-    /// A call went through.
-    pub fn succeeded(&mut self) {
-        self.consecutive = 0;
-    }
-
-    /// A call trapped or a start failed: rolls a new version on probation
-    /// back (`Ok(true)`: what failed deserves another try on it), else waits
-    /// before the next attempt, or gives up with `Err` when there were too
-    /// many in a row.
-    pub fn failed(
-        &mut self,
-        limits: &Limits,
-        plugin: &str,
-        cause: &str,
-        versions: &mut Versions,
-        metrics: HostMetrics,
-        io: &TaskIo,
-    ) -> Result<bool, String> {
-        if let Some(message) = versions.on_trap() {
-            instance::report(io, &message);
-            metrics.count(&io.output, ROLLBACKS_METRIC);
-            self.consecutive = 0;
-            return Ok(true);
-        }
-        self.consecutive += 1;
-        if self.consecutive > limits.max_consecutive_traps {
-            return Err(format!(
-                "plugin {plugin} failed {} times in a row (storm.wasm.max.consecutive.traps = {}); giving up. Last: {cause}",
-                self.consecutive, limits.max_consecutive_traps
-            ));
-        }
-        let backoff = Duration::from_millis(10u64 << (self.consecutive - 1).min(7));
-        std::thread::sleep(backoff);
-        Ok(false)
-    }
+/// A new version rolled back: Storm gets an `error` and the metric.
+pub(crate) fn report_rollback(io: &TaskIo, metrics: HostMetrics, message: &str) {
+    instance::report(io, message);
+    metrics.count(&io.output, ROLLBACKS_METRIC);
 }
 
 /// Reports a fatal protocol problem to Storm and stderr.

@@ -8,7 +8,7 @@ use std::sync::mpsc::Receiver;
 use storm_multilang::{LogLevel, Outgoing, SpoutCommand};
 
 use super::instance::report;
-use super::{fatal_plugin, fatal_protocol, recv, trap_cause, Event, Task};
+use super::{fatal_plugin, fatal_protocol, recv, report_rollback, trap_cause, Event, Task};
 use crate::engine::deadline_ticks;
 use crate::state::TaskIo;
 
@@ -64,9 +64,10 @@ pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitC
                 let name = instance.plugin.name.clone();
                 let io = instance.store.into_data().io;
                 report(&io, &format!("plugin {name} {cause} (during {command:?}); restarting it"));
+                let metrics = task.metrics;
                 let restarted = task
                     .restarts
-                    .failed(&limits, &name, &cause, &mut task.versions, task.metrics, &io)
+                    .after_failure(&limits, &mut task.versions, &name, &cause, |m| report_rollback(&io, metrics, m))
                     .and_then(|_| task.start(io));
                 instance = match restarted {
                     Ok(i) => i,

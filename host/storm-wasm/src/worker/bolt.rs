@@ -12,13 +12,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::host::{InFlight, Outbox, Shared, TaskCtx, WorkerHost};
-use super::instance::{start_bolt, try_start_bolt, BoltInstance, Gate, Restarts, TaskSpec};
+use super::instance::{after_failure, start_bolt, try_start_bolt, BoltInstance, Gate, TaskSpec};
 use super::queue::{Popped, TaskQueue};
 use super::stats::add;
 use super::swap::{self, Release};
 use super::tuple::{Payload, Roots, Tuple, SYSTEM};
 use crate::bindings::{Input, LogLevel, Outcome};
 use crate::engine::{deadline_ticks, Plugin};
+use crate::restarts::Restarts;
 use crate::sandbox::trap_cause;
 use crate::task::{dead_letter_values, PoisonTracker, Versions};
 
@@ -239,7 +240,7 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
     };
     let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
     ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause}; {what}{kept_note}; restarting it", ctx.plugin));
-    let rolled_back = task.restarts.after_failure(&limits, &mut task.versions, &mut ctx, &cause)?;
+    let rolled_back = after_failure(&mut task.restarts, &limits, &mut task.versions, &mut ctx, &cause)?;
     task.inst = Some(start_bolt(&task.spec, &mut task.versions, ctx, &mut task.restarts)?);
     if rolled_back {
         // The tuples go to the version that served them well before.

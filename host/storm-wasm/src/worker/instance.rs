@@ -3,7 +3,6 @@
 //! what the task keeps ([`TaskSpec`], its [`TaskCtx`] and its versions).
 
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 
 use wasmtime::{Engine, Store};
 
@@ -15,6 +14,7 @@ use crate::bindings::spout::Spout;
 use crate::bindings::{Context, LogLevel};
 use crate::engine::{deadline_ticks, Plugin, Prepared};
 use crate::limits::{Grants, Limits};
+use crate::restarts::Restarts;
 use crate::sandbox::{self, trap_cause};
 use crate::task::{lifecycle, restore, Versions};
 
@@ -115,7 +115,7 @@ fn start<G>(
             Err((back, reason)) => {
                 ctx = *back;
                 ctx.plugin_log(LogLevel::Error, &format!("plugin {} cannot start: {reason}", ctx.plugin));
-                restarts.after_failure(&spec.limits, versions, &mut ctx, &reason)?;
+                after_failure(restarts, &spec.limits, versions, &mut ctx, &reason)?;
             }
         }
     }
@@ -235,45 +235,18 @@ impl Gate {
     }
 }
 
-/// Failed calls and starts in a row, with a growing pause between restarts:
-/// a plugin broken for every input stops the run with a clear message
-/// instead of spinning.
-#[derive(Default)]
-pub struct Restarts {
-    consecutive: u32,
-}
-
-impl Restarts {
-    /// A call went through.
-    pub fn succeeded(&mut self) {
-        self.consecutive = 0;
-    }
-
-    /// A call trapped or a start failed: rolls a new version on probation
-    /// back (`Ok(true)`: what failed deserves another try on the previous
-    /// version), else waits before the next attempt, or `Err` after
-    /// `max.consecutive.traps` in a row.
-    pub fn after_failure(
-        &mut self,
-        limits: &Limits,
-        versions: &mut Versions<WorkerHost>,
-        ctx: &mut TaskCtx,
-        cause: &str,
-    ) -> Result<bool, String> {
-        if let Some(message) = versions.on_trap() {
-            add(&ctx.stats.rollbacks, 1);
-            ctx.plugin_log(LogLevel::Error, &message);
-            self.consecutive = 0;
-            return Ok(true);
-        }
-        self.consecutive += 1;
-        if self.consecutive > limits.max_consecutive_traps {
-            return Err(format!(
-                "plugin {} failed {} times in a row (storm.wasm.max.consecutive.traps = {}); giving up. Last: {cause}",
-                ctx.plugin, self.consecutive, limits.max_consecutive_traps
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(10u64 << (self.consecutive - 1).min(7)));
-        Ok(false)
-    }
+/// [`Restarts::after_failure`] with a rollback counted in the task's stats
+/// and logged as the plugin's error.
+pub fn after_failure(
+    restarts: &mut Restarts,
+    limits: &Limits,
+    versions: &mut Versions<WorkerHost>,
+    ctx: &mut TaskCtx,
+    cause: &str,
+) -> Result<bool, String> {
+    let plugin = ctx.plugin.clone();
+    restarts.after_failure(limits, versions, &plugin, cause, |message| {
+        add(&ctx.stats.rollbacks, 1);
+        ctx.plugin_log(LogLevel::Error, message);
+    })
 }

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use super::acker::{Inbox, Note, Verdict};
 use super::host::{spout_state, Outbox, Shared, WorkerHost};
-use super::instance::{start_spout, try_start_spout, Gate, Restarts, SpoutInstance, TaskSpec};
+use super::instance::{after_failure, start_spout, try_start_spout, Gate, SpoutInstance, TaskSpec};
 use super::stats::add;
 use super::swap::{self, Release};
 use crate::bindings::LogLevel;
 use crate::engine::{deadline_ticks, Plugin};
+use crate::restarts::Restarts;
 use crate::sandbox::trap_cause;
 use crate::task::Versions;
 
@@ -223,7 +224,7 @@ impl SpoutTask {
         ctx.discard();
         add(&ctx.stats.traps, 1);
         ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause} (during {call:?}); restarting it", ctx.plugin));
-        self.restarts.after_failure(&limits, &mut self.versions, &mut ctx, &cause)?;
+        after_failure(&mut self.restarts, &limits, &mut self.versions, &mut ctx, &cause)?;
         self.inst = Some(start_spout(&self.spec, &mut self.versions, ctx, active, &mut self.restarts)?);
         Ok(false)
     }
