@@ -77,12 +77,15 @@ impl Instance {
     }
 }
 
+/// A start that failed: the task state back (boxed: it is large), and why.
+pub(crate) type NotStarted = (Box<TaskIo>, String);
+
 /// Instantiates `plugin` and runs `prepare` or `open` (and `activate` for a
 /// spout of an active topology). On failure the task state comes back.
-pub(crate) fn start(starter: &Starter, plugin: &Plugin, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
+pub(crate) fn start(starter: &Starter, plugin: &Plugin, io: TaskIo) -> Result<Instance, NotStarted> {
     let state = match sandbox::wasi_ctx(&starter.grants, &io.stdout, &io.stderr) {
         Ok(wasi) => HostState::new(io, wasi),
-        Err(e) => return Err((io, format!("{e:#}"))),
+        Err(e) => return Err((Box::new(io), format!("{e:#}"))),
     };
     let mut store = Store::new(&starter.engine, state);
     store.limiter(|s| &mut s.memory);
@@ -116,10 +119,10 @@ pub(crate) fn start(starter: &Starter, plugin: &Plugin, io: TaskIo) -> Result<In
     let stderr = store.data_mut().io.drain_stdio(true);
     match result {
         Ok((guest, lifecycle, Ok(()))) => Ok(Instance { store, guest, lifecycle, plugin: plugin.clone() }),
-        Ok((_, _, Err(reason))) => Err((store.into_data().io, format!("{what} returned an error: {reason}"))),
+        Ok((_, _, Err(reason))) => Err((Box::new(store.into_data().io), format!("{what} returned an error: {reason}"))),
         Err(e) => {
             let cause = trap_cause(&e, &stderr, starter.limits.start_deadline, &store.data().memory);
-            Err((store.into_data().io, format!("{what} {cause}")))
+            Err((Box::new(store.into_data().io), format!("{what} {cause}")))
         }
     }
 }
@@ -252,7 +255,7 @@ impl<T> Versions<T> {
 impl Versions<HostState> {
     /// Starts an instance of the current version; after a rollback it gets
     /// the state the previous version had at the switch.
-    pub fn start(&mut self, starter: &Starter, io: TaskIo) -> Result<Instance, (TaskIo, String)> {
+    pub fn start(&mut self, starter: &Starter, io: TaskIo) -> Result<Instance, NotStarted> {
         let mut instance = start(starter, &self.current, io)?;
         if let Some((from, state)) = self.take_restore() {
             if let Err(reason) =
@@ -274,14 +277,14 @@ impl Versions<HostState> {
         mut old: Instance,
         mut new: Instance,
         detected: Instant,
-    ) -> Result<Instance, (Instance, String)> {
+    ) -> Result<Instance, (Box<Instance>, String)> {
         let carry = match carry_state(
             (&mut old.store, old.lifecycle.as_ref(), &old.plugin.hash),
             (&mut new.store, new.lifecycle.as_ref(), &new.plugin.hash),
             &starter.limits,
         ) {
             Ok(carry) => carry,
-            Err(reason) => return Err((old, reason)),
+            Err(reason) => return Err((Box::new(old), reason)),
         };
         // The task's real connections move to the new instance.
         old.io().hand_over(new.io());

@@ -195,7 +195,7 @@ impl Task {
                     self.restarts.after_failure(&self.starter.limits, &mut self.versions, &name, &reason, |m| {
                         report_rollback(&back, metrics, m)
                     })?;
-                    io = back;
+                    io = *back;
                 }
             }
         }
@@ -230,7 +230,7 @@ impl Task {
                             instance::report(old.io(), &message);
                             self.versions.on_refused();
                             self.metrics.count(&old.io().output, REFUSED_METRIC);
-                            old
+                            *old
                         }
                     }
                 }
