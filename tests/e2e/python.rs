@@ -312,6 +312,20 @@ fn values_are_named_by_the_declared_fields_and_python_logging_reaches_storm() {
 }
 
 #[test]
+fn an_emit_in_initialize_reaches_storm_before_any_tuple() {
+    for s in SERIALIZERS {
+        let mut conf = conf();
+        conf["test.bolt.emit.on.initialize"] = json!("hello");
+        let mut shell = Shell::storm_wasm("bolt", &python_plugin("py_test_bolt"), s, &[]);
+        shell.handshake(conf, context(3, "bolt"));
+        shell.send_tuple("t", &json!(["after"]));
+        let got = quiet(until_resolved(&mut shell, "t"));
+        assert_eq!(got[0], emit(json!(["hello"]), &[]), "{s:?}: {got:?}");
+        assert_eq!(got[1], emit(json!(["after"]), &["t"]), "{s:?}: {got:?}");
+    }
+}
+
+#[test]
 fn importing_at_run_time_fails_the_tuple_with_a_hint() {
     let mut shell = bolt("py_test_bolt", Serializer::MessagePack);
     shell.send_tuple("i", &json!(["import"]));

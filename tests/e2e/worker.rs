@@ -413,6 +413,29 @@ fn tick_tuples_reach_bolts() {
 }
 
 #[test]
+fn emits_in_prepare_reach_the_next_bolt() {
+    // Each of the two tasks emits one tuple in initialize (pystorm allows
+    // it; under Storm it reaches ShellBolt at once); no sentence is sent.
+    let yaml = topology(
+        "",
+        &with_conf(&[("sentence.spout.limit", "0")]),
+        &format!(
+            "{}{}",
+            bolt("hello", "py_test_bolt", &["value"], 2, &[("test.bolt.emit.on.initialize", "hello")]),
+            bolt("sink", "test_bolt", &["value"], 1, &[])
+        ),
+        &format!("{}{}", stream("sentences", "hello", "{type: SHUFFLE}"), stream("hello", "sink", "{type: SHUFFLE}")),
+    );
+    let run = run("emit-in-prepare", &yaml, &["--duration", "3s", "--tap", "hello"]);
+    assert!(run.status.success(), "{}", run.explain());
+    assert_eq!(run.component("hello")["emitted"], 2, "{}", run.explain());
+    assert_eq!(run.component("sink")["executed"], 2, "{}", run.explain());
+    let taps = run.taps();
+    assert_eq!(taps.len(), 2, "{}", run.explain());
+    assert!(taps.iter().all(|t| t["values"] == serde_json::json!(["hello"])), "{taps:?}");
+}
+
+#[test]
 fn unsupported_flux_features_are_errors_naming_the_line() {
     let good = topology(
         "",

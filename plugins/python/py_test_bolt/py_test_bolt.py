@@ -12,7 +12,9 @@ is a command; every emit is one field:
 - ``fields``       emit [the values' field names] (from source->stream->fields)
 - anything else    emit [cmd]
 
-Tick tuples emit ["tick", <count of ticks so far>] unanchored.
+Tick tuples emit ["tick", <count of ticks so far>] unanchored. With the conf
+key ``test.bolt.emit.on.initialize``, initialize emits [its value] unanchored
+(pystorm allows emits there; they must reach Storm like any other).
 """
 
 from storm_wasm import Bolt
@@ -27,6 +29,9 @@ class TestBolt(Bolt):
     def initialize(self, conf, ctx):
         self.kept = []
         self.ticks = 0
+        hello = conf.get("test.bolt.emit.on.initialize")
+        if hello:
+            self.emit([hello])
 
     def process(self, tup):
         cmd = tup.values[0]

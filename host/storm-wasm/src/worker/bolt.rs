@@ -101,7 +101,10 @@ pub fn run(exec: BoltExecutor) {
         let mut versions = Versions::new(plugin.clone());
         let poison = PoisonTracker::new(spec.limits.poison.clone());
         match start_bolt(&spec, &mut versions, ctx, &mut restarts) {
-            Ok(inst) => tasks.push(BoltTask { spec, versions, inst: Some(inst), restarts, next_id: 0, poison }),
+            Ok(mut inst) => {
+                inst.commit_start(&mut outbox);
+                tasks.push(BoltTask { spec, versions, inst: Some(inst), restarts, next_id: 0, poison });
+            }
             Err(reason) => {
                 gate.ready(Err(format!("bolt {name} cannot start: {reason}")));
                 return;
@@ -241,7 +244,9 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
     let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
     ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause}; {what}{kept_note}; restarting it", ctx.plugin));
     let rolled_back = after_failure(&mut task.restarts, &limits, &mut task.versions, &mut ctx, &cause)?;
-    task.inst = Some(start_bolt(&task.spec, &mut task.versions, ctx, &mut task.restarts)?);
+    let mut inst = start_bolt(&task.spec, &mut task.versions, ctx, &mut task.restarts)?;
+    inst.commit_start(out);
+    task.inst = Some(inst);
     if rolled_back {
         // The tuples go to the version that served them well before.
         return execute(task, batch, waiting, out);

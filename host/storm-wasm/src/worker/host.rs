@@ -283,6 +283,9 @@ impl TaskCtx {
         std::mem::swap(self, to);
         std::mem::swap(&mut self.stdout, &mut to.stdout);
         std::mem::swap(&mut self.stderr, &mut to.stderr);
+        // What the new instance emitted in `prepare`/`open` stays with it,
+        // to be committed through the task's real routes.
+        std::mem::swap(&mut self.ops, &mut to.ops);
     }
 
     /// Acks input `id` after emitting `values` anchored to it on the

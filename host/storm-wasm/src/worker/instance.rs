@@ -6,7 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use wasmtime::{Engine, Store};
 
-use super::host::{TaskCtx, WorkerHost};
+use super::host::{Outbox, TaskCtx, WorkerHost};
 use super::stats::add;
 use crate::bindings::bolt::Bolt;
 use crate::bindings::lifecycle::Lifecycle;
@@ -42,6 +42,15 @@ pub struct Instance<G> {
     pub lifecycle: Option<Lifecycle>,
     /// The version it runs.
     pub plugin: Plugin<WorkerHost>,
+}
+
+impl<G> Instance<G> {
+    /// Sends what the plugin emitted in `prepare` or `open`, as after a call
+    /// (under Storm such emits reach ShellBolt at once; here they would
+    /// otherwise be dropped by the next call's start).
+    pub fn commit_start(&mut self, out: &mut Outbox) {
+        self.store.data_mut().io.commit(out);
+    }
 }
 
 /// A live bolt instance.

@@ -72,7 +72,10 @@ pub fn run(exec: SpoutExecutor) {
         let mut restarts = Restarts::default();
         let mut versions = Versions::new(plugin.clone());
         match start_spout(&spec, &mut versions, ctx, false, &mut restarts) {
-            Ok(inst) => tasks.push(SpoutTask { spec, versions, inst: Some(inst), restarts, max_pending }),
+            Ok(mut inst) => {
+                inst.commit_start(&mut outbox);
+                tasks.push(SpoutTask { spec, versions, inst: Some(inst), restarts, max_pending });
+            }
             Err(reason) => {
                 gate.ready(Err(format!("spout {name} cannot start: {reason}")));
                 return;
@@ -225,7 +228,9 @@ impl SpoutTask {
         add(&ctx.stats.traps, 1);
         ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause} (during {call:?}); restarting it", ctx.plugin));
         after_failure(&mut self.restarts, &limits, &mut self.versions, &mut ctx, &cause)?;
-        self.inst = Some(start_spout(&self.spec, &mut self.versions, ctx, active, &mut self.restarts)?);
+        let mut inst = start_spout(&self.spec, &mut self.versions, ctx, active, &mut self.restarts)?;
+        inst.commit_start(out);
+        self.inst = Some(inst);
         Ok(false)
     }
 }

@@ -151,6 +151,7 @@ pub fn switch<G: Send + 'static>(
             );
         }
     }
+    ctx.commit(out);
     add(&ctx.stats.swaps, 1);
     ctx.plugin_log(LogLevel::Info, &carry.message(&inst.plugin, &new.plugin, detected));
     versions.switched(plugin.clone(), carry);
