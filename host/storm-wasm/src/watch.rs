@@ -89,8 +89,13 @@ fn start_watcher(path: &Path, events: Sender<bool>) -> Option<notify::Recommende
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
             // Reads (ours included: reading the file to hash it) are not
-            // changes; reacting to them would spin.
-            if matches!(event.kind, notify::EventKind::Access(_)) {
+            // changes; reacting to them would spin. Nor are metadata changes:
+            // on a strictatime mount each of our reads updates the access
+            // time, which would wake the watcher again, forever.
+            if matches!(
+                event.kind,
+                notify::EventKind::Access(_) | notify::EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+            ) {
                 return;
             }
             if event.paths.last().is_some_and(|p| p.file_name() == Some(name.as_os_str())) {

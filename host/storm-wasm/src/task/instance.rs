@@ -225,10 +225,20 @@ impl<T> Versions<T> {
         }
         let probation = self.probation.take().expect("checked");
         let bad = std::mem::replace(&mut self.current, probation.previous);
+        // The state goes back to the switch: what the new version changed
+        // since (for tuples it acked) is not in it. Say so.
+        let state = if probation.state.is_some() {
+            format!(
+                ", with the state it had at the switch {:.1} s ago (changes the new version made since are lost)",
+                probation.since.elapsed().as_secs_f64()
+            )
+        } else {
+            String::new()
+        };
         self.restore_next = probation.state;
         self.rollbacks += 1;
         Some(format!(
-            "plugin {} version {} trapped {} times right after the swap; rolled back to version {} (the file is retried when it changes again)",
+            "plugin {} version {} trapped {} times right after the swap; rolled back to version {}{state} (the file is retried when it changes again)",
             bad.name, bad.hash, probation.traps, self.current.hash
         ))
     }

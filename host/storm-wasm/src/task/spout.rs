@@ -41,38 +41,52 @@ pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitC
         }
         // A new version takes over between two commands.
         instance = task.apply_swaps(instance);
-        let guest = instance.guest_spout();
-        let store = &mut instance.store;
-        store.data_mut().io.begin_call(false);
-        store.set_epoch_deadline(deadline_ticks(limits.deadline));
-        let result = match &command {
-            SpoutCommand::Next => guest.call_next_tuple(&mut *store),
-            SpoutCommand::Ack(id) => guest.call_ack(&mut *store, id).map(Ok),
-            SpoutCommand::Fail(id) => guest.call_fail(&mut *store, id).map(Ok),
-            SpoutCommand::Activate => guest.call_activate(&mut *store).map(Ok),
-            SpoutCommand::Deactivate => guest.call_deactivate(&mut *store).map(Ok),
-        };
-        let stderr = store.data_mut().io.drain_stdio(false);
-        match result {
-            Ok(Ok(())) => task.restarts.succeeded(),
-            Ok(Err(reason)) => {
-                task.restarts.succeeded();
-                store.data_mut().io.plugin_log(LogLevel::Warn, &format!("next_tuple returned an error: {reason}"));
-            }
-            Err(e) => {
-                let cause = trap_cause(&e, &stderr, limits.deadline, &store.data().memory);
-                let name = instance.plugin.name.clone();
-                let io = instance.store.into_data().io;
-                report(&io, &format!("plugin {name} {cause} (during {command:?}); restarting it"));
-                let metrics = task.metrics;
-                let restarted = task
-                    .restarts
-                    .after_failure(&limits, &mut task.versions, &name, &cause, |m| report_rollback(&io, metrics, m))
-                    .and_then(|_| task.start(io));
-                instance = match restarted {
-                    Ok(i) => i,
-                    Err(reason) => return fatal_plugin(&output, &reason),
-                };
+        loop {
+            let guest = instance.guest_spout();
+            let store = &mut instance.store;
+            store.data_mut().io.begin_call(false);
+            store.set_epoch_deadline(deadline_ticks(limits.deadline));
+            let result = match &command {
+                SpoutCommand::Next => guest.call_next_tuple(&mut *store),
+                SpoutCommand::Ack(id) => guest.call_ack(&mut *store, id).map(Ok),
+                SpoutCommand::Fail(id) => guest.call_fail(&mut *store, id).map(Ok),
+                SpoutCommand::Activate => guest.call_activate(&mut *store).map(Ok),
+                SpoutCommand::Deactivate => guest.call_deactivate(&mut *store).map(Ok),
+            };
+            let stderr = store.data_mut().io.drain_stdio(false);
+            let e = match result {
+                Ok(Ok(())) => {
+                    task.restarts.succeeded();
+                    break;
+                }
+                Ok(Err(reason)) => {
+                    task.restarts.succeeded();
+                    store.data_mut().io.plugin_log(LogLevel::Warn, &format!("next_tuple returned an error: {reason}"));
+                    break;
+                }
+                Err(e) => e,
+            };
+            let cause = trap_cause(&e, &stderr, limits.deadline, &store.data().memory);
+            let name = instance.plugin.name.clone();
+            let io = instance.store.into_data().io;
+            report(&io, &format!("plugin {name} {cause} (during {command:?}); restarting it"));
+            let metrics = task.metrics;
+            let mut rolled_back = false;
+            let restarted = task
+                .restarts
+                .after_failure(&limits, &mut task.versions, &name, &cause, |m| report_rollback(&io, metrics, m))
+                .and_then(|back| {
+                    rolled_back = back;
+                    task.start(io)
+                });
+            instance = match restarted {
+                Ok(i) => i,
+                Err(reason) => return fatal_plugin(&output, &reason),
+            };
+            // The version rolled back to emitted the message (or has it in
+            // its restored state): it gets the verdict the new one dropped.
+            if !(rolled_back && matches!(command, SpoutCommand::Ack(_) | SpoutCommand::Fail(_))) {
+                break;
             }
         }
         // Every command is answered with sync, and a spout never sends ack

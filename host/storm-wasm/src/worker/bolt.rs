@@ -114,6 +114,10 @@ pub fn run(exec: BoltExecutor) {
     if !gate.ready(Ok(())) {
         return;
     }
+    // What the tasks emitted in `prepare`.
+    if !outbox.flush(&shared) {
+        return;
+    }
     let first_task = tasks[0].spec.context.task_id;
     let limits = tasks[0].spec.limits.clone();
     let tick_values = tick.map(|t| rmp_values(t.as_secs()));
@@ -129,6 +133,11 @@ pub fn run(exec: BoltExecutor) {
                 for task in &mut tasks {
                     task.switch(&plugin, detected, &mut outbox);
                 }
+            }
+            // What the new version emitted in `prepare` goes now, not after
+            // the next wait for tuples (a drain could end meanwhile).
+            if !outbox.flush(&shared) {
+                break;
             }
         }
         let wait = next_tick.map_or(IDLE_WAIT, |t| t.saturating_duration_since(Instant::now()).min(IDLE_WAIT));
@@ -154,6 +163,10 @@ pub fn run(exec: BoltExecutor) {
             if Instant::now() >= at {
                 next_tick = Some(at + period);
                 for task in &mut tasks {
+                    // A task that gave up has no instance to tick.
+                    if result.is_err() {
+                        break;
+                    }
                     let t = Tuple {
                         dest: task.spec.context.task_id,
                         source_task: -1,
@@ -163,9 +176,7 @@ pub fn run(exec: BoltExecutor) {
                         roots: Roots::None,
                     };
                     let input = task.input(t, &shared.names);
-                    if result.is_ok() {
-                        result = execute(task, vec![input], &[], &mut outbox);
-                    }
+                    result = execute(task, vec![input], &[], &mut outbox);
                 }
             }
         }

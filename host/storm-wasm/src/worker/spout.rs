@@ -227,10 +227,15 @@ impl SpoutTask {
         ctx.discard();
         add(&ctx.stats.traps, 1);
         ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause} (during {call:?}); restarting it", ctx.plugin));
-        after_failure(&mut self.restarts, &limits, &mut self.versions, &mut ctx, &cause)?;
+        let rolled_back = after_failure(&mut self.restarts, &limits, &mut self.versions, &mut ctx, &cause)?;
         let mut inst = start_spout(&self.spec, &mut self.versions, ctx, active, &mut self.restarts)?;
         inst.commit_start(out);
         self.inst = Some(inst);
+        if rolled_back && matches!(call, Call::Ack(_) | Call::Fail(_)) {
+            // The version rolled back to emitted the message (or has it in
+            // its restored state): it gets the verdict the new one dropped.
+            return self.call(call, active, out);
+        }
         Ok(false)
     }
 }
