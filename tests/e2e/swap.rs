@@ -315,6 +315,51 @@ fn a_spout_counts_its_swap_inside_the_command_cycle() {
     spout_swap(true);
 }
 
+#[test]
+fn a_spout_verdict_that_traps_reaches_the_version_rolled_back_to() {
+    // sentence_spout emits ids 0, 1, 2; a version that panics on every ack
+    // takes over. The ack of 0 traps once (the new version restarts); the
+    // ack of 1 traps again and rolls the task back to sentence_spout with
+    // its state at the switch, where the ack of 1 must land: after the ack
+    // of 2 and a replay of 0, all 3 are acked.
+    let dir = Dir::new("spout-rollback");
+    dir.publish("spout.wasm", &std::fs::read(plugin("sentence_spout")).unwrap());
+    let mut shell =
+        Shell::storm_wasm("spout", &dir.0.join("spout.wasm"), Serializer::MessagePack, &["--stderr-log", "info"]);
+    let mut c = conf();
+    c["sentence.spout.limit"] = json!(3);
+    shell.handshake(c, context(1, "sentences"));
+    let cycle = |shell: &mut Shell, command: &str, id: Option<&str>| -> Vec<ShellMsg> {
+        shell.send(&ToChild::Spout { command, id });
+        shell.recv_until(|m| *m == ShellMsg::Sync)
+    };
+    let logged = |msgs: &[ShellMsg], text: &str| {
+        msgs.iter().any(|m| matches!(m, ShellMsg::Log { msg, .. } if msg.contains(text)))
+    };
+    cycle(&mut shell, "activate", None);
+    for _ in 0..3 {
+        cycle(&mut shell, "next", None);
+    }
+    let published = dir.publish("spout.wasm", &std::fs::read(plugin("spout_trap_on_ack")).unwrap());
+    while !logged(&cycle(&mut shell, "activate", None), "swapped") {
+        assert!(published.elapsed() < Duration::from_secs(20), "no swap; stderr:\n{}", shell.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first = cycle(&mut shell, "ack", Some("0"));
+    assert!(logged(&first, "broken on purpose (ack 0)"), "{first:?}");
+    let second = cycle(&mut shell, "ack", Some("1"));
+    assert!(
+        second.iter().any(|m| matches!(m, ShellMsg::Error(e) if e.contains("rolled back") && e.contains("with the state it had at the switch"))),
+        "{second:?}"
+    );
+    cycle(&mut shell, "ack", Some("2"));
+    cycle(&mut shell, "fail", Some("0"));
+    let replayed = cycle(&mut shell, "next", None);
+    assert!(replayed.iter().any(|m| matches!(m, ShellMsg::Emit(e) if e.id.as_deref() == Some("0"))), "{replayed:?}");
+    let last = cycle(&mut shell, "ack", Some("0"));
+    assert!(logged(&last, "all 3 messages acked"), "the ack of 1 reached the restored version: {last:?}");
+}
+
 /// A spout swapped between two commands; with `storm_metrics`, the swap is
 /// counted inside the cycle that switched (ShellSpout reads only until
 /// `sync`), else no `metrics` command is ever sent.
