@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::bindings::Input;
 use crate::limits::Limits;
 use crate::task::Versions;
 
@@ -48,4 +49,19 @@ impl Restarts {
         std::thread::sleep(Duration::from_millis(10u64 << (self.consecutive - 1).min(7)));
         Ok(false)
     }
+}
+
+/// What the log and Storm are told when a bolt call on `batch` trapped:
+/// the cause, what happens to the batch (`retry`: tuple by tuple) and to the
+/// `kept` tuples the dead instance held.
+pub fn batch_trap_message(plugin: &str, cause: &str, batch: &[Input], retry: bool, kept: usize) -> String {
+    let what = if retry {
+        format!("retrying its batch of {} tuple by tuple", batch.len())
+    } else if batch.len() == 1 {
+        format!("failing tuple {}", batch[0].id)
+    } else {
+        format!("failing {} tuples", batch.len())
+    };
+    let kept_note = if kept == 0 { String::new() } else { format!(", and {kept} tuples it kept") };
+    format!("plugin {plugin} {cause}; {what}{kept_note}; restarting it")
 }

@@ -38,6 +38,21 @@ impl Capture {
     }
 }
 
+/// The log lines for what a plugin wrote to `stdout` and `stderr` since
+/// the last drain, each with whether it is a warning (stdout is INFO,
+/// stderr and a note on dropped bytes are WARN), and the stderr lines (for
+/// the cause of a trap).
+pub fn drain(stdout: &Capture, stderr: &Capture, all: bool) -> (Vec<(bool, String)>, Vec<String>) {
+    let (out, out_dropped) = stdout.take_lines(all);
+    let (err, err_dropped) = stderr.take_lines(all);
+    let mut log: Vec<(bool, String)> = out.into_iter().map(|l| (false, format!("[stdout] {l}"))).collect();
+    log.extend(err.iter().map(|l| (true, format!("[stderr] {l}"))));
+    if out_dropped + err_dropped > 0 {
+        log.push((true, format!("[stdio] {} bytes of output dropped", out_dropped + err_dropped)));
+    }
+    (log, err)
+}
+
 impl IsTerminal for Capture {
     fn is_terminal(&self) -> bool {
         false

@@ -18,6 +18,7 @@ use crate::bindings::{Input, Outcome};
 use crate::engine::deadline_ticks;
 use crate::limits::Poison;
 use crate::logging::PLUGIN_TARGET;
+use crate::restarts::batch_trap_message;
 use crate::state::TaskIo;
 
 pub(super) fn run(task: &mut Task, io: TaskIo, events: Receiver<Event>) -> ExitCode {
@@ -138,16 +139,7 @@ fn process(
         io.in_flight.remove(id);
         let _ = io.output.send(&Outgoing::Fail(id));
     }
-    let what = if retry {
-        format!("retrying its batch of {} tuple by tuple", batch.len())
-    } else {
-        format!(
-            "failing {}",
-            if batch.len() == 1 { format!("tuple {}", batch[0].id) } else { format!("{} tuples", batch.len()) }
-        )
-    };
-    let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
-    let message = format!("plugin {name} {cause}; {what}{kept_note}; restarting it");
+    let message = batch_trap_message(&name, &cause, &batch, retry, kept.len());
     // Storm gets it as `error` (worker log and UI); its log gets no copy.
     tracing::error!(target: PLUGIN_TARGET, "{message}");
     let _ = io.output.send(&Outgoing::Error(&message));

@@ -19,7 +19,7 @@ use super::swap::{self, Release};
 use super::tuple::{Payload, Roots, Tuple, SYSTEM};
 use crate::bindings::{Input, LogLevel, Outcome};
 use crate::engine::{deadline_ticks, Plugin};
-use crate::restarts::Restarts;
+use crate::restarts::{batch_trap_message, Restarts};
 use crate::sandbox::trap_cause;
 use crate::task::{dead_letter_values, PoisonTracker, Versions};
 
@@ -244,16 +244,8 @@ fn execute(task: &mut BoltTask, batch: Vec<Input>, waiting: &[Input], out: &mut 
     for id in &kept {
         ctx.fail(*id, out);
     }
-    let what = if retry {
-        format!("retrying its batch of {} tuple by tuple", batch.len())
-    } else {
-        format!(
-            "failing {}",
-            if batch.len() == 1 { format!("tuple {}", batch[0].id) } else { format!("{} tuples", batch.len()) }
-        )
-    };
-    let kept_note = if kept.is_empty() { String::new() } else { format!(", and {} tuples it kept", kept.len()) };
-    ctx.plugin_log(LogLevel::Error, &format!("plugin {} {cause}; {what}{kept_note}; restarting it", ctx.plugin));
+    let message = batch_trap_message(&ctx.plugin, &cause, &batch, retry, kept.len());
+    ctx.plugin_log(LogLevel::Error, &message);
     let rolled_back = after_failure(&mut task.restarts, &limits, &mut task.versions, &mut ctx, &cause)?;
     let mut inst = start_bolt(&task.spec, &mut task.versions, ctx, &mut task.restarts)?;
     inst.commit_start(out);

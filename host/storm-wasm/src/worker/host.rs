@@ -489,16 +489,9 @@ impl TaskCtx {
     /// Sends the plugin's captured stdout and stderr to the log (stdout at
     /// INFO, stderr at WARN) and returns the stderr lines.
     pub fn drain_stdio(&mut self, all: bool) -> Vec<String> {
-        let (out, out_dropped) = self.stdout.take_lines(all);
-        let (err, err_dropped) = self.stderr.take_lines(all);
-        for line in &out {
-            self.plugin_log(LogLevel::Info, &format!("[stdout] {line}"));
-        }
-        for line in &err {
-            self.plugin_log(LogLevel::Warn, &format!("[stderr] {line}"));
-        }
-        if out_dropped + err_dropped > 0 {
-            self.plugin_log(LogLevel::Warn, &format!("[stdio] {} bytes of output dropped", out_dropped + err_dropped));
+        let (log, err) = crate::stdio::drain(&self.stdout, &self.stderr, all);
+        for (warn, line) in log {
+            self.plugin_log(if warn { LogLevel::Warn } else { LogLevel::Info }, &line);
         }
         err
     }
