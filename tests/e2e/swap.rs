@@ -10,7 +10,7 @@ use serde_json::json;
 use storm_multilang::storm_side::{ShellMsg, ToChild};
 use storm_multilang::Serializer;
 use storm_wasm_tests::shell::{conf, context, Shell};
-use storm_wasm_tests::{json_of, msgpack, plugin};
+use storm_wasm_tests::{json_of, msgpack, plugin, with_custom_section};
 
 use crate::SERIALIZERS;
 
@@ -289,20 +289,6 @@ fn swap_counts_reach_storm_as_metrics_only_with_the_flag() {
         assert!(plain.metrics.is_empty(), "{s:?}: {:?}", plain.metrics);
         assert!(plain.errors.iter().any(|e| e.contains("rolled back")));
     }
-}
-
-/// Appends a custom section: a different file (hash) with the same code.
-fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
-    let mut out = wasm.to_vec();
-    let name = b"storm-wasm-test";
-    let payload = tag.as_bytes();
-    let size = 1 + name.len() + payload.len();
-    out.push(0);
-    out.push(size as u8);
-    out.push(name.len() as u8);
-    out.extend_from_slice(name);
-    out.extend_from_slice(payload);
-    out
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use storm_wasm_tests::{host_binary, plugin, repo_root};
+use storm_wasm_tests::{host_binary, plugin, repo_root, with_custom_section};
 
 /// The sentences of plugins/sentence-spout: message `i` carries `SENTENCES[i % 5]`.
 const SENTENCES: [&str; 5] = [
@@ -545,19 +545,6 @@ impl Live {
     }
 }
 
-/// `wasm` with a custom section appended: the same code under another
-/// content hash (a new version as far as the watcher can tell).
-fn variant(wasm: &[u8], tag: u8) -> Vec<u8> {
-    let name = b"storm-wasm-test";
-    let mut out = wasm.to_vec();
-    out.push(0); // a custom section
-    out.push((1 + name.len() + 1) as u8); // its size (one LEB128 byte)
-    out.push(name.len() as u8);
-    out.extend_from_slice(name);
-    out.push(tag);
-    out
-}
-
 /// Sentences at a bounded rate (a 1 ms sleep per sentence in `pace`), split
 /// into words and counted by `counter.wasm` (swap-counter: word -> word,
 /// count, version) in `{dir}`, its counts carried across swaps.
@@ -639,7 +626,7 @@ fn a_stateful_bolt_swapped_ten_times_under_load_loses_and_doubles_nothing() {
         live.wait_for(2 * k, &count_switches);
         if k % 5 == 0 {
             // The spout too: its pending messages are acked through the new version.
-            live.publish("spout.wasm", &variant(&spout, k as u8));
+            live.publish("spout.wasm", &with_custom_section(&spout, &k.to_string()));
             live.wait_for(k / 5, &["sentences:", "swapped: version", "state carried over"]);
         }
     }

@@ -62,3 +62,17 @@ pub fn msgpack(value: &serde_json::Value) -> Vec<u8> {
 pub fn json_of(msgpack: &[u8]) -> serde_json::Value {
     rmp_serde::from_slice(msgpack).expect("valid MessagePack")
 }
+
+/// `wasm` with a custom section holding `tag` appended: the same code under
+/// another content hash (a new version as far as a watcher can tell).
+pub fn with_custom_section(wasm: &[u8], tag: &str) -> Vec<u8> {
+    let name = b"storm-wasm-test";
+    let payload = tag.as_bytes();
+    let mut out = wasm.to_vec();
+    out.push(0); // a custom section
+    out.push((1 + name.len() + payload.len()) as u8); // its size (one LEB128 byte)
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out.extend_from_slice(payload);
+    out
+}
