@@ -125,20 +125,21 @@ def readme(res, a, notes):
     w("## Headline\n")
     w("| what | measured | target | |")
     w("|---|---:|---:|---|")
-    for ser, target in (("json", TARGET_JSON), ("msgpack", TARGET_MSGPACK)):
-        rs = [ratio(find(rows, "storm-wasm", "rust", b, ser), find(rows, "pystorm", "python", b, ser)) for b in BOLTS]
-        rs = [r for r in rs if r]
-        if rs:
-            gm = statistics.geometric_mean(rs)
-            w(f"| storm-wasm (Rust plugin) ÷ pystorm, {SER_NAME[ser]}, geometric mean of {len(rs)} bolts "
-              f"(min {min(rs):.1f}×, max {max(rs):.1f}×) | {gm:.1f}× | ≥ {target:.0f}× | {verdict(gm, target)} |")
-    for ser in SERS:
-        rs = [ratio(find(rows, "storm-wasm", "python", b, ser), find(rows, "pystorm", "python", b, ser)) for b in BOLTS]
-        rs = [r for r in rs if r]
-        if rs:
-            gm = statistics.geometric_mean(rs)
-            w(f"| storm-wasm (Python plugin) ÷ pystorm, {SER_NAME[ser]}, geometric mean of {len(rs)} bolts "
-              f"(min {min(rs):.2f}×, max {max(rs):.2f}×) | {gm:.2f}× | ≥ {TARGET_PYTHON:.0f}× | {verdict(gm, TARGET_PYTHON)} |")
+    # storm-wasm ÷ pystorm per plugin language and serializer: (plugin,
+    # its label, decimals, target per serializer).
+    vs_pystorm = (
+        ("rust", "Rust", 1, {"json": TARGET_JSON, "msgpack": TARGET_MSGPACK}),
+        ("python", "Python", 2, {ser: TARGET_PYTHON for ser in SERS}),
+    )
+    for plugin, label, d, targets in vs_pystorm:
+        for ser in SERS:
+            target = targets[ser]
+            rs = [ratio(find(rows, "storm-wasm", plugin, b, ser), find(rows, "pystorm", "python", b, ser)) for b in BOLTS]
+            rs = [r for r in rs if r]
+            if rs:
+                gm = statistics.geometric_mean(rs)
+                w(f"| storm-wasm ({label} plugin) ÷ pystorm, {SER_NAME[ser]}, geometric mean of {len(rs)} bolts "
+                  f"(min {min(rs):.{d}f}×, max {max(rs):.{d}f}×) | {gm:.{d}f}× | ≥ {target:.0f}× | {verdict(gm, target)} |")
     for ser in SERS:
         cap = ratio(find(rows, "native", "native", "passthrough", ser), find(rows, "pystorm", "python", "passthrough", ser))
         if cap:
